@@ -1,0 +1,34 @@
+#!/bin/bash
+# deps.sh - install the Debian 12 packages pcipass needs, only when missing.
+# Sourced by scripts/run and scripts/test. Set PCIPASS_NO_APT=1 to skip.
+pcipass_install_deps() {
+  local pkgs=(
+    build-essential cmake ninja-build pkg-config git
+    libgtest-dev libgmock-dev libbenchmark-dev
+    nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
+    libsqlite3-dev sqlite3 libpugixml-dev libpci-dev pci.ids pciutils
+    libpq-dev libcpp-httplib-dev
+    # the QEMU lab (real kernel) and libvirt schema validation
+    qemu-system-x86 busybox-static cpio xz-utils libvirt-clients
+  )
+  [ "${PCIPASS_NO_APT:-0}" = 1 ] && return 0
+  local need=() p
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "[deps] installing: ${need[*]}" >&2
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
+}
+
+# Configures (once) and builds into $PCIPASS_BUILD (default build/).
+pcipass_build() {
+  local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  local build=${PCIPASS_BUILD:-$top/build}
+  if [ ! -f "$build/build.ninja" ]; then
+    cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  fi
+  cmake --build "$build" -j "$(nproc)" >&2
+}

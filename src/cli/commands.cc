@@ -1,0 +1,75 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "cli/output.h"
+
+namespace pcipass::cli {
+
+namespace {
+
+const CommandSpec kCommands[] = {
+    {"version", "print the pcipass version", SetupVersionCommand},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> AllCommands() { return kCommands; }
+
+int RunCli(int argc, const char* const* argv, std::ostream& out,
+           std::ostream& err) {
+  CommandContext ctx(out, err);
+  GlobalOptions& g = ctx.options();
+  CLI::App app{"pcipass: safe PCI passthrough for KVM hosts", "pcipass"};
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default(false);
+  app.add_option("--root", g.root,
+                 "directory that plays the part of / (sysfs fixture trees, "
+                 "lab); default: $PCIPASS_ROOT or /");
+  app.add_option("--config", g.config_path,
+                 "pcipass/nova-style INI config; default: $PCIPASS_CONFIG");
+  app.add_option("--state", g.state_dir,
+                 "state directory (journal, lock, ledger); default: "
+                 "$PCIPASS_STATE or /var/lib/pcipass");
+  app.add_option("--pci-ids", g.pci_ids,
+                 "pci.ids names database; default: the system's");
+  app.add_flag("--json", g.json, "machine-readable output on stdout");
+  app.add_flag("-v,--verbose", g.verbosity, "more diagnostics on stderr");
+
+  RunFn chosen;
+  for (const CommandSpec& spec : kCommands) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.help);
+    sub->fallthrough();  // global flags may follow the verb
+    RunFn run = spec.setup(*sub);
+    sub->callback([&chosen, run] { chosen = run; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    out << app.help();
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      // --help on a subcommand.
+      return app.exit(e, out, err);
+    }
+    err << "pcipass: " << e.what() << "\n"
+        << "Run 'pcipass --help' for the list of commands.\n";
+    return kExitUsage;
+  }
+  if (!chosen) {
+    err << "pcipass: no command given\n";
+    return kExitUsage;
+  }
+  return chosen(ctx);
+}
+
+RunFn SetupVersionCommand(CLI::App& /*sub*/) {
+  return [](CommandContext& ctx) {
+    ctx.out() << "pcipass 0.1.0\n";
+    return kExitOk;
+  };
+}
+
+}  // namespace pcipass::cli

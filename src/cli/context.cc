@@ -1,0 +1,19 @@
+#include "cli/context.h"
+
+#include <cstdlib>
+
+namespace pcipass::cli {
+
+std::string CommandContext::StateDir() const {
+  if (!options_.state_dir.empty()) return options_.state_dir;
+  if (const char* env = std::getenv("PCIPASS_STATE"); env && *env) return env;
+  return host().Path("var/lib/pcipass").string();
+}
+
+std::string CommandContext::ConfigPath() const {
+  if (!options_.config_path.empty()) return options_.config_path;
+  if (const char* env = std::getenv("PCIPASS_CONFIG"); env && *env) return env;
+  return {};
+}
+
+}  // namespace pcipass::cli

@@ -1,0 +1,58 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace pcipass::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kInternal: return kExitUsage;
+    default: return kExitRefused;
+  }
+}
+
+int ReportError(const Status& status, bool json, std::ostream& out,
+                std::ostream& err) {
+  if (json) {
+    nlohmann::json j;
+    j["error"] = {{"code", std::string(StatusCodeName(status.code()))},
+                  {"message", status.message()}};
+    out << j.dump(2) << "\n";
+  } else {
+    err << "pcipass: " << status.message() << "\n";
+  }
+  return ExitCodeFor(status);
+}
+
+Table::Table(std::vector<std::string> header) {
+  rows_.push_back(std::move(header));
+}
+
+void Table::AddRow(std::vector<std::string> row) {
+  rows_.push_back(std::move(row));
+}
+
+void Table::Print(std::ostream& out) const {
+  std::vector<size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+}  // namespace pcipass::cli
