@@ -9,7 +9,8 @@ pcipass_install_deps() {
     libsqlite3-dev sqlite3 libpugixml-dev libpci-dev pci.ids pciutils
     libpq-dev libcpp-httplib-dev
     # the QEMU lab (real kernel) and libvirt schema validation
-    qemu-system-x86 busybox-static cpio xz-utils libvirt-clients
+    qemu-system-x86 busybox-static cpio xz-utils libvirt-clients jq
+    libc6-dev
   )
   [ "${PCIPASS_NO_APT:-0}" = 1 ] && return 0
   local need=() p
