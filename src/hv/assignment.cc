@@ -92,8 +92,8 @@ Result<PciAddress> ParseGuestAddress(std::string_view text) {
   }
   if (a.function != 0) {
     return Status::InvalidArgument(
-        "guest PCI address " + Quoted(text) +
-        " has function " + a.FunctionHex() +
+        "guest PCI address " + Quoted(text) + " has function " +
+        a.FunctionHex() +
         "; pin each device to function 0 of its own slot (multi-function "
         "guest slots are not generated)");
   }
@@ -145,7 +145,8 @@ Status ValidateAssignments(std::span<const HostdevAssignment> devices) {
     if (d.as_interface && d.dev_type != DeviceType::kVf) {
       return bad(std::string("is ") + std::string(DeviceTypeName(d.dev_type)) +
                  "; only SR-IOV VFs (type-VF) can be used as a hostdev "
-                 "network interface — drop --interface for this device");
+                 "network interface; drop --interface, --mac and --vlan for "
+                 "this device");
     }
     if (!d.as_interface && (d.mac || d.vlan)) {
       return bad(

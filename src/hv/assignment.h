@@ -23,8 +23,8 @@
 namespace pcipass::hv {
 
 struct HostdevAssignment {
-  PciAddress host;    // the host function handed to the guest
-  std::string id;     // device id in the VM: "hostdev0", "net0", ...
+  PciAddress host;      // the host function handed to the guest
+  std::string id;       // device id in the VM: "hostdev0", "net0", ...
   bool managed = true;  // libvirt managed='yes' (spec tag managed, default yes)
   std::optional<PciAddress> guest;  // pinned guest slot, when the operator
                                     // asked for a fixed host<->guest mapping
@@ -32,7 +32,7 @@ struct HostdevAssignment {
   std::optional<std::string> mac;   // normalised "52:54:00:aa:bb:cc"
   std::optional<int> vlan;          // 802.1Q tag, 1..4094
   DeviceType dev_type = DeviceType::kPci;
-  std::string pci_alias;            // the Nova alias it was claimed for
+  std::string pci_alias;  // the Nova alias it was claimed for
 };
 
 // Parses a MAC address "xx:xx:xx:xx:xx:xx" (6 hex pairs, either case, ':'

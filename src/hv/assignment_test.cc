@@ -67,10 +67,11 @@ TEST(ParseVlanTest, Range) {
     bool ok;
     int want;
   } cases[] = {
-      {"1", true, 1},       {"100", true, 100},  {"4094", true, 4094},
-      {"0", false, 0},      {"4095", false, 0},  {"-1", false, 0},
-      {"", false, 0},       {"10x", false, 0},   {" 5", false, 0},
-      {"99999999999", false, 0},
+      {"1", true, 1},       {"100", true, 100},
+      {"4094", true, 4094}, {"0", false, 0},
+      {"4095", false, 0},   {"-1", false, 0},
+      {"", false, 0},       {"10x", false, 0},
+      {" 5", false, 0},     {"99999999999", false, 0},
   };
   for (const Case& c : cases) {
     Result<int> r = ParseVlan(c.in);
@@ -106,13 +107,10 @@ TEST(ParseGuestAddressTest, Rejects) {
     const char* in;
     const char* why;
   } cases[] = {
-      {"", "not a PCI address"},
-      {"05", "not a PCI address"},
+      {"", "not a PCI address"},           {"05", "not a PCI address"},
       {"00:20.0", "not a PCI address"},  // slot > 0x1f
-      {"00:05.8", "not a PCI address"},
-      {"zz:05.0", "not a PCI address"},
-      {"0001:00:05.0", "non-zero domain"},
-      {"00:00.0", "host bridge"},
+      {"00:05.8", "not a PCI address"},    {"zz:05.0", "not a PCI address"},
+      {"0001:00:05.0", "non-zero domain"}, {"00:00.0", "host bridge"},
       {"00:05.1", "function 1"},
   };
   for (const Case& c : cases) {
@@ -134,9 +132,9 @@ TEST(DeviceIdTest, Rules) {
 }
 
 TEST(ValidateAssignmentsTest, AcceptsGoodList) {
-  std::vector<HostdevAssignment> v = {Dev("0000:81:00.0", "hostdev0"),
-                                      Dev("0000:81:10.1", "net0",
-                                          DeviceType::kVf)};
+  std::vector<HostdevAssignment> v = {
+      Dev("0000:81:00.0", "hostdev0"),
+      Dev("0000:81:10.1", "net0", DeviceType::kVf)};
   v[0].guest = Addr("0000:00:05.0");
   v[1].as_interface = true;
   v[1].mac = "52:54:00:12:34:56";
@@ -190,9 +188,7 @@ TEST(ValidateAssignmentsTest, RefusesEachProblemNamingTheDevice) {
       {"interface on PF",
        {iface(Dev("0000:81:00.0", "h0", DeviceType::kPf))},
        "is type-PF; only SR-IOV VFs"},
-      {"interface on PCI",
-       {iface(Dev("0000:81:00.0", "h0"))},
-       "is type-PCI"},
+      {"interface on PCI", {iface(Dev("0000:81:00.0", "h0"))}, "is type-PCI"},
       {"mac without interface",
        {with_mac(Dev("0000:81:10.1", "h0", DeviceType::kVf),
                  "52:54:00:12:34:56")},

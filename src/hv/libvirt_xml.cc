@@ -43,8 +43,7 @@ void AppendInterface(pugi::xml_node parent, const HostdevAssignment& d) {
   SetAddress(e.append_child("source").append_child("address"), d.host,
              /*with_type=*/true);
   if (d.vlan) {
-    e.append_child("vlan").append_child("tag").append_attribute("id") =
-        *d.vlan;
+    e.append_child("vlan").append_child("tag").append_attribute("id") = *d.vlan;
   }
   e.append_child("alias").append_attribute("name") = LibvirtAlias(d).c_str();
   if (d.guest) SetAddress(e.append_child("address"), *d.guest, true);
@@ -77,8 +76,7 @@ Result<std::string> LibvirtDevicesXml(
 
 Result<std::string> LibvirtDomainXml(
     const DomainOptions& options, std::span<const HostdevAssignment> devices) {
-  if (options.name.empty() ||
-      options.name.find('/') != std::string::npos) {
+  if (options.name.empty() || options.name.find('/') != std::string::npos) {
     return Status::InvalidArgument(
         "domain name '" + options.name +
         "' is not accepted; libvirt needs a non-empty name without '/'");

@@ -80,9 +80,9 @@ TEST(LibvirtXmlTest, Row60InterfaceWithVlan) {
 }
 
 TEST(LibvirtXmlTest, ExactTextWithPinnedSlotAndAlias) {
-  std::vector<HostdevAssignment> v = {Dev("0000:81:00.1", "hostdev0"),
-                                      Dev("0000:0a:10.2", "net0",
-                                          DeviceType::kVf)};
+  std::vector<HostdevAssignment> v = {
+      Dev("0000:81:00.1", "hostdev0"),
+      Dev("0000:0a:10.2", "net0", DeviceType::kVf)};
   v[0].guest = Addr("0000:00:05.0");
   v[0].managed = false;
   v[1].as_interface = true;

@@ -33,11 +33,10 @@ Result<QemuArgs> QemuDeviceArgs(std::span<const HostdevAssignment> devices,
     std::string value = "vfio-pci,host=" + QemuOptValue(d.host.ToString()) +
                         ",id=" + QemuOptValue(d.id);
     if (d.guest) {
-      std::string bus = d.guest->bus == 0
-                            ? root_bus
-                            : "pci." + std::to_string(d.guest->bus);
-      value += ",bus=" + QemuOptValue(bus) + ",addr=0x" +
-               d.guest->SlotHex() + "." + d.guest->FunctionHex();
+      std::string bus =
+          d.guest->bus == 0 ? root_bus : "pci." + std::to_string(d.guest->bus);
+      value += ",bus=" + QemuOptValue(bus) + ",addr=0x" + d.guest->SlotHex() +
+               "." + d.guest->FunctionHex();
     }
     result.argv.push_back("-device");
     result.argv.push_back(std::move(value));
@@ -49,8 +48,8 @@ Result<QemuArgs> QemuDeviceArgs(std::span<const HostdevAssignment> devices,
                 std::to_string(*d.vlan);
       }
       result.notes.push_back(
-          d.host.ToString() + " (" + d.id + "): QEMU cannot set the " +
-          what + " of a VF; set it through the PF before starting QEMU: " +
+          d.host.ToString() + " (" + d.id + "): QEMU cannot set the " + what +
+          " of a VF; set it through the PF before starting QEMU: " +
           "ip link set <pf-netdev> vf <n>" +
           (d.mac ? " mac " + *d.mac : std::string()) +
           (d.vlan ? " vlan " + std::to_string(*d.vlan) : std::string()));

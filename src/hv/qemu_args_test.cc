@@ -34,13 +34,13 @@ TEST(QemuDeviceArgsTest, PlainAndPinned) {
   v[2].guest = Addr("0000:03:00.0");
   Result<QemuArgs> args = QemuDeviceArgs(v);
   ASSERT_TRUE(args.ok()) << args.status().message();
-  EXPECT_EQ(args->argv,
-            (std::vector<std::string>{
-                "-device", "vfio-pci,host=0000:81:00.1,id=hostdev0",
-                "-device",
-                "vfio-pci,host=0000:06:00.0,id=hostdev1,bus=pcie.0,addr=0x1e.0",
-                "-device",
-                "vfio-pci,host=0000:07:00.0,id=hostdev2,bus=pci.3,addr=0x00.0"}));
+  EXPECT_EQ(
+      args->argv,
+      (std::vector<std::string>{
+          "-device", "vfio-pci,host=0000:81:00.1,id=hostdev0", "-device",
+          "vfio-pci,host=0000:06:00.0,id=hostdev1,bus=pcie.0,addr=0x1e.0",
+          "-device",
+          "vfio-pci,host=0000:07:00.0,id=hostdev2,bus=pci.3,addr=0x00.0"}));
   EXPECT_TRUE(args->notes.empty());
 
   Result<QemuArgs> pc = QemuDeviceArgs(v, {.machine = "pc"});
@@ -94,9 +94,10 @@ TEST(ShellQuoteTest, Words) {
 TEST(ShellJoinTest, RoundTripsThroughSh) {
   std::vector<std::string> words = {"-device", "a b", "it's", "$x", "", "ok"};
   std::string line = ShellJoin(words);
-  std::string cmd = "sh -c 'for w in \"$@\"; do printf \"[%s]\" \"$w\"; "
-                    "done' sh " +
-                    line;
+  std::string cmd =
+      "sh -c 'for w in \"$@\"; do printf \"[%s]\" \"$w\"; "
+      "done' sh " +
+      line;
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string got;

@@ -4,9 +4,9 @@
 
 namespace pcipass::hv {
 
-Result<nlohmann::json> VmConfigJson(
-    const std::string& instance, std::span<const HostdevAssignment> devices,
-    const QemuOptions& qemu) {
+Result<nlohmann::json> VmConfigJson(const std::string& instance,
+                                    std::span<const HostdevAssignment> devices,
+                                    const QemuOptions& qemu) {
   Result<QemuArgs> args = QemuDeviceArgs(devices, qemu);
   if (!args.ok()) return args.status();
   nlohmann::json out;
@@ -25,11 +25,11 @@ Result<nlohmann::json> VmConfigJson(
     j["pci_alias"] = d.pci_alias.empty() ? nlohmann::json(nullptr)
                                          : nlohmann::json(d.pci_alias);
     j["managed"] = d.managed;
-    j["guest_address"] = d.guest ? nlohmann::json(d.guest->ToString())
-                                 : nlohmann::json(nullptr);
+    j["guest_address"] =
+        d.guest ? nlohmann::json(d.guest->ToString()) : nlohmann::json(nullptr);
     j["form"] = d.as_interface ? "interface" : "hostdev";
-    j["mac"] = d.mac ? nlohmann::json(*ParseMac(*d.mac))
-                     : nlohmann::json(nullptr);
+    j["mac"] =
+        d.mac ? nlohmann::json(*ParseMac(*d.mac)) : nlohmann::json(nullptr);
     j["vlan"] = d.vlan ? nlohmann::json(*d.vlan) : nlohmann::json(nullptr);
     j["libvirt_alias"] = LibvirtAlias(d);
     j["libvirt_xml"] = element;

@@ -21,9 +21,9 @@ namespace pcipass::hv {
 //  ("hostdev" | "interface"), "mac", "vlan" (null when unset),
 //  "libvirt_alias", "libvirt_xml", "qemu_device"}], "qemu_args": [...],
 //  "notes": [...]}. InvalidArgument if ValidateAssignments refuses the list.
-Result<nlohmann::json> VmConfigJson(
-    const std::string& instance, std::span<const HostdevAssignment> devices,
-    const QemuOptions& qemu = {});
+Result<nlohmann::json> VmConfigJson(const std::string& instance,
+                                    std::span<const HostdevAssignment> devices,
+                                    const QemuOptions& qemu = {});
 
 }  // namespace pcipass::hv
 
