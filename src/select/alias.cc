@@ -282,4 +282,44 @@ bool DeviceMatchesAliasSpec(const PciDevice& dev, const RequestSpec& spec) {
   return true;
 }
 
+std::optional<std::string> AliasSpecMismatch(const PciDevice& dev,
+                                             const TagMap& tags,
+                                             const RequestSpec& spec) {
+  auto hex4 = [](const std::optional<uint16_t>& v) -> std::string {
+    if (!v) return "unknown";
+    char buf[8];
+    snprintf(buf, sizeof buf, "%04x", *v);
+    return buf;
+  };
+  auto show = [](const std::optional<std::string>& v) {
+    return v ? *v : std::string("null");
+  };
+  for (const auto& [key, value] : spec) {
+    std::string have;
+    if (key == "vendor_id") {
+      have = hex4(dev.vendor_id);
+    } else if (key == "product_id") {
+      have = hex4(dev.product_id);
+    } else if (key == "dev_type") {
+      have = std::string(DeviceTypeName(dev.type));
+    } else if (key == "resource_class" || key == "traits") {
+      continue;
+    } else {
+      auto it = tags.find(key);
+      std::optional<std::string> tag =
+          it == tags.end() ? std::nullopt : it->second;
+      if (key == "live_migratable" && value == "false" && !tag) continue;
+      if (Lower(show(tag)) != Lower(show(value))) {
+        return "tag " + key + " is " + show(tag) + ", the alias wants " +
+               show(value);
+      }
+      continue;
+    }
+    if (have != show(value)) {
+      return key + " " + have + " is not the alias's " + show(value);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace pcipass

@@ -22,6 +22,7 @@
 
 #include "core/device.h"
 #include "core/status.h"
+#include "select/devspec.h"
 #include "select/request.h"
 
 namespace pcipass {
@@ -69,6 +70,16 @@ AliasTable ParseAliases(const std::vector<AliasEntry>& entries,
 // True if |dev| satisfies |spec| on the keys a device has by itself
 // (vendor_id, product_id, dev_type); tags are left to the caller.
 bool DeviceMatchesAliasSpec(const PciDevice& dev, const RequestSpec& spec);
+
+// Why |dev| with the tags of its device_spec (|tags|) does not satisfy
+// |spec|, e.g. "product_id 1520 is not the alias's 10d3"; nullopt if it
+// does. vendor_id, product_id and dev_type are compared with the device;
+// live_migratable with the tag ("false" also accepts an untagged device,
+// unlike Nova: B6); resource_class and traits are Placement-only and
+// ignored; any other key is compared with the tag of that name.
+std::optional<std::string> AliasSpecMismatch(const PciDevice& dev,
+                                             const TagMap& tags,
+                                             const RequestSpec& spec);
 
 }  // namespace pcipass
 

@@ -187,3 +187,38 @@ TEST(AliasTest, DeviceMatchesAliasSpec) {
 
 }  // namespace
 }  // namespace pcipass
+
+namespace pcipass {
+namespace {
+
+TEST(AliasTest, AliasSpecMismatchExplains) {
+  PciDevice d;
+  d.vendor_id = 0x8086;
+  d.product_id = 0x1521;
+  d.type = DeviceType::kVf;
+  TagMap tags = {{"physical_network", "PhysNet1"}};
+  struct Case {
+    RequestSpec spec;
+    const char* mismatch;  // nullptr: satisfied
+  } cases[] = {
+      {{{"vendor_id", "8086"}, {"product_id", "1521"}}, nullptr},
+      {{{"product_id", "10d3"}}, "product_id 1521 is not the alias's 10d3"},
+      {{{"dev_type", "type-PF"}}, "dev_type type-VF is not the alias's"},
+      {{{"live_migratable", "false"}}, nullptr},
+      {{{"live_migratable", "true"}}, "tag live_migratable is null"},
+      {{{"physical_network", "physnet1"}}, nullptr},
+      {{{"resource_class", "CUSTOM_X"}}, nullptr},
+  };
+  for (const Case& c : cases) {
+    auto m = AliasSpecMismatch(d, tags, c.spec);
+    if (c.mismatch == nullptr) {
+      EXPECT_EQ(m, std::nullopt) << *m;
+    } else {
+      ASSERT_TRUE(m.has_value()) << c.mismatch;
+      EXPECT_THAT(*m, ::testing::HasSubstr(c.mismatch));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pcipass

@@ -84,6 +84,7 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
       if (md->IsBridge()) continue;
       others.push_back(m.ToString());
       for (const HostUse& u : md->host_use) {
+        if (u.kind == "bridge") continue;
         add("group_member_host_use", "error",
             "IOMMU group " + g + " member " + m.ToString() +
                 " is used by the host (" + u.kind + ": " + u.reason +
@@ -113,6 +114,7 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
   }
 
   for (const HostUse& u : dev.host_use) {
+    if (u.kind == "bridge") continue;  // the "bridge" reason covers it
     add("host_uses_device", "error",
         addr + " is used by the host (" + u.kind + "): " + u.reason,
         "stop using it on the host first (" + u.reason +
