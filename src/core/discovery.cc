@@ -1,0 +1,437 @@
+#include "core/discovery.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "core/host_use.h"
+#include "core/iommu.h"
+#include "core/pci_names.h"
+#include "core/sysfs.h"
+
+namespace pcipass {
+
+namespace {
+
+// An fd that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+// Entry names of the directory open as |dirfd| (which stays open).
+std::vector<std::string> ListAt(int dirfd, const char* sub) {
+  std::vector<std::string> out;
+  int fd = ::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return out;
+  }
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' &&
+        (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == 0))) {
+      continue;
+    }
+    out.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Whole small file relative to |dirfd|, one trailing newline stripped.
+std::optional<std::string> ReadAt(int dirfd, const char* name) {
+  int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// Basename of the target of symlink |name| relative to |dirfd|.
+std::optional<std::string> LinkBaseAt(int dirfd, const char* name) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+  if (n <= 0) return std::nullopt;
+  std::string_view t(buf, static_cast<size_t>(n));
+  while (!t.empty() && t.back() == '/') t.remove_suffix(1);
+  auto slash = t.rfind('/');
+  if (slash != std::string_view::npos) t.remove_prefix(slash + 1);
+  if (t.empty()) return std::nullopt;
+  return std::string(t);
+}
+
+// Sorted directory entries with cheap membership tests.
+class Entries {
+ public:
+  explicit Entries(std::vector<std::string> names) : names_(std::move(names)) {}
+  bool Has(std::string_view name) const {
+    return std::binary_search(names_.begin(), names_.end(), name,
+                              std::less<>());
+  }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+// Reads one attribute and records a warning when it is missing (if
+// |required|) or does not parse.
+class DeviceReader {
+ public:
+  DeviceReader(int dirfd, const Entries& entries, PciDevice& dev)
+      : fd_(dirfd), entries_(entries), dev_(dev) {}
+
+  std::optional<std::string> Text(const char* name, bool required) {
+    if (!entries_.Has(name)) {
+      if (required) Warn(std::string(name) + ": missing");
+      return std::nullopt;
+    }
+    auto v = ReadAt(fd_, name);
+    if (!v) Warn(std::string(name) + ": unreadable");
+    return v;
+  }
+
+  template <typename T>
+  std::optional<T> Hex(const char* name, uint32_t max, bool required) {
+    auto text = Text(name, required);
+    if (!text) return std::nullopt;
+    auto v = sysfs::ParseHex(*text);
+    if (!v || *v > max) {
+      Warn(std::string(name) + ": malformed value '" + Clip(*text) + "'");
+      return std::nullopt;
+    }
+    return static_cast<T>(*v);
+  }
+
+  std::optional<long> Int(const char* name, bool required) {
+    auto text = Text(name, required);
+    if (!text) return std::nullopt;
+    auto v = sysfs::ParseInt(*text);
+    if (!v) {
+      Warn(std::string(name) + ": malformed value '" + Clip(*text) + "'");
+    }
+    return v;
+  }
+
+  void Warn(std::string w) {
+    dev_.warnings.push_back(dev_.address.ToString() + ": " + std::move(w));
+  }
+
+ private:
+  static std::string Clip(const std::string& s) {
+    std::string out = s.substr(0, 40);
+    for (char& c : out) {
+      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    }
+    return out;
+  }
+
+  int fd_;
+  const Entries& entries_;
+  PciDevice& dev_;
+};
+
+void ReadNetdevs(int devfd, PciDevice& dev) {
+  Fd netfd(::openat(devfd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!netfd.ok()) return;
+  for (const std::string& ifname : ListAt(netfd.get(), ".")) {
+    NetdevInfo n;
+    n.name = ifname;
+    Fd ifd(::openat(netfd.get(), ifname.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (ifd.ok()) {
+      n.operstate = ReadAt(ifd.get(), "operstate");
+      if (auto flags = ReadAt(ifd.get(), "flags")) {
+        auto v = sysfs::ParseHex(*flags);
+        n.admin_up = v && (*v & 0x1);  // IFF_UP
+      }
+      n.master = LinkBaseAt(ifd.get(), "master");
+    }
+    dev.netdevs.push_back(std::move(n));
+  }
+}
+
+void ReadNvme(int devfd, PciDevice& dev) {
+  Fd nfd(::openat(devfd, "nvme", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!nfd.ok()) return;
+  for (const std::string& ctrl : ListAt(nfd.get(), ".")) {
+    if (ctrl.rfind("nvme", 0) == 0) dev.nvme_controllers.push_back(ctrl);
+  }
+}
+
+void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
+               PciDevice& dev) {
+  if (entries.Has("sriov_totalvfs")) {
+    if (auto v = r.Int("sriov_totalvfs", false)) {
+      dev.sriov_totalvfs = static_cast<int>(*v);
+    }
+    if (auto v = r.Int("sriov_numvfs", true)) {
+      dev.sriov_numvfs = static_cast<int>(*v);
+    }
+    dev.sriov_vf_device = r.Hex<uint16_t>("sriov_vf_device", 0xffff, false);
+    if (auto v = r.Text("sriov_drivers_autoprobe", false)) {
+      if (*v == "1" || *v == "0") {
+        dev.sriov_drivers_autoprobe = *v == "1";
+      } else {
+        r.Warn("sriov_drivers_autoprobe: malformed value '" + *v + "'");
+      }
+    }
+  }
+  std::vector<std::pair<int, PciAddress>> vfs;
+  for (const std::string& name : entries.names()) {
+    if (name.rfind("virtfn", 0) != 0) continue;
+    auto idx = sysfs::ParseInt(std::string_view(name).substr(6));
+    auto target = LinkBaseAt(fd, name.c_str());
+    auto addr = target ? PciAddress::Parse(*target)
+                       : Result<PciAddress>(Status::NotFound("no target"));
+    if (!idx || !addr.ok()) {
+      r.Warn(name + ": not a link to a PCI function");
+      continue;
+    }
+    vfs.emplace_back(static_cast<int>(*idx), *addr);
+  }
+  std::sort(vfs.begin(), vfs.end());
+  for (auto& [i, a] : vfs) dev.virtfns.push_back(a);
+  if (entries.Has("physfn")) {
+    auto target = LinkBaseAt(fd, "physfn");
+    auto addr = target ? PciAddress::Parse(*target)
+                       : Result<PciAddress>(Status::NotFound("no target"));
+    if (addr.ok()) {
+      dev.physfn = *addr;
+    } else {
+      r.Warn("physfn: not a link to a PCI function");
+    }
+  }
+  if (dev.physfn) {
+    dev.type = DeviceType::kVf;
+  } else if (dev.sriov_totalvfs && *dev.sriov_totalvfs > 0) {
+    dev.type = DeviceType::kPf;
+  }
+}
+
+// Reads one function. |has_vfio_dev| reports the vfio-dev/ directory.
+PciDevice ReadDevice(int devsfd, const PciAddress& addr,
+                     const std::string& name, bool* has_vfio_dev) {
+  PciDevice dev;
+  dev.address = addr;
+  Fd fd(::openat(devsfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.ok()) {
+    dev.warnings.push_back(name + ": cannot open device directory: " +
+                           std::strerror(errno));
+    return dev;
+  }
+  Entries entries(ListAt(fd.get(), "."));
+  DeviceReader r(fd.get(), entries, dev);
+
+  dev.vendor_id = r.Hex<uint16_t>("vendor", 0xffff, true);
+  dev.product_id = r.Hex<uint16_t>("device", 0xffff, true);
+  dev.subsystem_vendor_id =
+      r.Hex<uint16_t>("subsystem_vendor", 0xffff, false);
+  dev.subsystem_product_id =
+      r.Hex<uint16_t>("subsystem_device", 0xffff, false);
+  dev.class_code = r.Hex<uint32_t>("class", 0xffffff, true);
+  dev.revision = r.Hex<uint8_t>("revision", 0xff, false);
+
+  if (entries.Has("driver")) dev.driver = LinkBaseAt(fd.get(), "driver");
+  if (auto o = r.Text("driver_override", false)) {
+    if (!o->empty() && *o != "(null)") dev.driver_override = *o;
+  }
+  if (entries.Has("iommu_group")) {
+    auto g = LinkBaseAt(fd.get(), "iommu_group");
+    auto id = g ? sysfs::ParseInt(*g) : std::nullopt;
+    if (id && *id >= 0) {
+      dev.iommu_group = static_cast<int>(*id);
+    } else {
+      r.Warn("iommu_group: link target '" + g.value_or("") +
+             "' is not a group number");
+    }
+  }
+  if (auto n = r.Int("numa_node", false); n && *n >= 0) {
+    dev.numa_node = static_cast<int>(*n);
+  }
+  dev.local_cpulist = r.Text("local_cpulist", false).value_or("");
+  dev.current_link_speed = r.Text("current_link_speed", false);
+  dev.max_link_speed = r.Text("max_link_speed", false);
+  if (auto w = r.Int("current_link_width", false)) {
+    dev.current_link_width = static_cast<int>(*w);
+  }
+  if (auto w = r.Int("max_link_width", false)) {
+    dev.max_link_width = static_cast<int>(*w);
+  }
+  if (auto rm = r.Text("reset_method", false)) {
+    dev.reset_method_known = true;
+    size_t pos = 0;
+    while (pos < rm->size()) {
+      size_t end = rm->find(' ', pos);
+      if (end == std::string::npos) end = rm->size();
+      if (end > pos) dev.reset_methods.push_back(rm->substr(pos, end - pos));
+      pos = end + 1;
+    }
+  }
+  if (auto v = r.Text("boot_vga", false)) {
+    if (*v == "0" || *v == "1") {
+      dev.boot_vga = *v == "1";
+    } else {
+      r.Warn("boot_vga: malformed value '" + *v + "'");
+    }
+  }
+  if (entries.Has("config")) {
+    int cfd = ::openat(fd.get(), "config", O_RDONLY | O_CLOEXEC);
+    unsigned char hdr[64];
+    if (cfd >= 0) {
+      ssize_t n = ::pread(cfd, hdr, sizeof(hdr), 0);
+      ::close(cfd);
+      if (n >= 0x0f) {
+        dev.header_type = hdr[0x0e] & 0x7f;
+      } else {
+        r.Warn("config: short read (" + std::to_string(n) + " bytes)");
+      }
+    }
+  }
+  if (entries.Has("net")) ReadNetdevs(fd.get(), dev);
+  if (entries.Has("nvme")) ReadNvme(fd.get(), dev);
+  ReadSriov(fd.get(), entries, r, dev);
+  *has_vfio_dev = entries.Has("vfio-dev");
+  return dev;
+}
+
+void Names(PciNames& names, PciDevice& dev, bool lookup) {
+  if (lookup && dev.vendor_id) {
+    dev.vendor_name = names.Vendor(*dev.vendor_id);
+    if (dev.product_id) {
+      dev.product_name = names.Product(*dev.vendor_id, *dev.product_id);
+    }
+  }
+  if (dev.class_code) {
+    dev.class_name = lookup ? names.Class(*dev.class_code)
+                            : PciNames::BuiltinClassName(*dev.class_code);
+  }
+}
+
+}  // namespace
+
+Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
+  const auto devs_dir = host.PciDevicesDir();
+  Fd devsfd(::open(devs_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!devsfd.ok()) {
+    return Status::FromErrno(errno, "list " + devs_dir.string())
+        .WithContext("discover PCI devices");
+  }
+  std::vector<std::string> warnings;
+  std::vector<PciDevice> devices;
+  std::set<PciAddress> vfio_dev;
+  auto names = ListAt(devsfd.get(), ".");
+  devices.reserve(names.size());
+  for (const std::string& name : names) {
+    auto addr = PciAddress::Parse(name);
+    if (!addr.ok()) {
+      warnings.push_back(devs_dir.string() + "/" + name +
+                         ": not a PCI address, skipped");
+      continue;
+    }
+    bool has_vfio = false;
+    devices.push_back(ReadDevice(devsfd.get(), *addr, name, &has_vfio));
+    if (has_vfio) vfio_dev.insert(*addr);
+  }
+
+  PciNames pci_names(opts.pci_ids_path);
+  if (opts.lookup_names && !pci_names.available()) {
+    warnings.push_back("pci.ids database " +
+                       (pci_names.path().empty() ? std::string("(default)")
+                                                 : pci_names.path()) +
+                       " not available: vendor and product names unknown");
+  }
+  for (PciDevice& dev : devices) {
+    Names(pci_names, dev, opts.lookup_names && pci_names.available());
+  }
+
+  HostUseTables tables;
+  if (opts.host_use) {
+    tables = LoadHostUseTables(host, ScanBlockDevices(host));
+  } else {
+    tables.blocks = ScanBlockDevices(host);
+  }
+  for (PciDevice& dev : devices) {
+    dev.block_devices = BlockDevicesOf(tables, dev.address);
+    if (opts.host_use) ApplyHostUse(host, tables, dev);
+  }
+
+  // IOMMU groups, then viability from the members' drivers.
+  std::map<int, IommuGroup> groups;
+  if (auto ids = sysfs::ListDir(host.IommuGroupsDir()); ids.ok()) {
+    for (const std::string& s : *ids) {
+      auto id = sysfs::ParseInt(s);
+      if (!id || *id < 0) {
+        warnings.push_back(host.IommuGroupsDir().string() + "/" + s +
+                           ": not a group number, skipped");
+        continue;
+      }
+      auto g = ReadIommuGroup(host, static_cast<int>(*id));
+      if (!g.ok()) {
+        warnings.push_back(g.status().message());
+        continue;
+      }
+      groups.emplace(g->id, std::move(g).value());
+    }
+  }
+  // A device whose group link names a group we could not list.
+  for (const PciDevice& dev : devices) {
+    if (dev.iommu_group && !groups.count(*dev.iommu_group)) {
+      IommuGroup g;
+      g.id = *dev.iommu_group;
+      warnings.push_back("IOMMU group " + std::to_string(g.id) + " of " +
+                         dev.address.ToString() +
+                         " is not listed in sys/kernel/iommu_groups");
+      groups.emplace(g.id, std::move(g));
+    }
+  }
+  std::unordered_map<PciAddress, size_t> index;
+  index.reserve(devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) index[devices[i].address] = i;
+  auto find = [&](const PciAddress& a) -> const PciDevice* {
+    auto it = index.find(a);
+    return it == index.end() ? nullptr : &devices[it->second];
+  };
+  for (auto& [id, g] : groups) {
+    if (g.members.empty()) {
+      for (const PciDevice& d : devices) {
+        if (d.iommu_group == id) g.members.push_back(d.address);
+      }
+    }
+    g = internal::EvaluateGroupWith(g, find, {}, &vfio_dev);
+  }
+  return Inventory(std::move(devices), std::move(groups), std::move(warnings));
+}
+
+}  // namespace pcipass

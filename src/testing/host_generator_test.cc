@@ -1,0 +1,3 @@
+#include "testing/host_generator.h"
+
+#include <gtest/gtest.h>

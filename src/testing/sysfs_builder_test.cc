@@ -1,0 +1,3 @@
+#include "testing/sysfs_builder.h"
+
+#include <gtest/gtest.h>
