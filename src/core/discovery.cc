@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -70,8 +71,10 @@ std::optional<std::string> ReadAt(int dirfd, const char* name) {
       ::close(fd);
       return std::nullopt;
     }
-    if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    // sysfs returns a whole attribute in one read; a short read is the
+    // end, which saves the second read(2) on every file.
+    if (n < static_cast<ssize_t>(sizeof(buf))) break;
   }
   ::close(fd);
   if (!out.empty() && out.back() == '\n') out.pop_back();
@@ -326,17 +329,81 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
   return dev;
 }
 
-void Names(PciNames& names, PciDevice& dev, bool lookup) {
-  if (lookup && dev.vendor_id) {
-    dev.vendor_name = names.Vendor(*dev.vendor_id);
-    if (dev.product_id) {
-      dev.product_name = names.Product(*dev.vendor_id, *dev.product_id);
+// Name lookups, memoised: big hosts repeat the same few ids thousands of
+// times (VFs).
+class NameCache {
+ public:
+  NameCache(PciNames& names, bool lookup) : names_(names), lookup_(lookup) {}
+
+  void Fill(PciDevice& dev) {
+    if (lookup_ && dev.vendor_id) {
+      uint32_t key = uint32_t{*dev.vendor_id} << 16 | 0xffff;
+      auto v = vendors_.find(*dev.vendor_id);
+      if (v == vendors_.end()) {
+        v = vendors_.emplace(*dev.vendor_id, names_.Vendor(*dev.vendor_id))
+                .first;
+      }
+      dev.vendor_name = v->second;
+      if (dev.product_id) {
+        key = uint32_t{*dev.vendor_id} << 16 | *dev.product_id;
+        auto p = products_.find(key);
+        if (p == products_.end()) {
+          p = products_
+                  .emplace(key, names_.Product(*dev.vendor_id,
+                                               *dev.product_id))
+                  .first;
+        }
+        dev.product_name = p->second;
+      }
+    }
+    if (dev.class_code) {
+      auto c = classes_.find(*dev.class_code);
+      if (c == classes_.end()) {
+        c = classes_
+                .emplace(*dev.class_code,
+                         lookup_ ? names_.Class(*dev.class_code)
+                                 : PciNames::BuiltinClassName(*dev.class_code))
+                .first;
+      }
+      dev.class_name = c->second;
     }
   }
-  if (dev.class_code) {
-    dev.class_name = lookup ? names.Class(*dev.class_code)
-                            : PciNames::BuiltinClassName(*dev.class_code);
+
+ private:
+  PciNames& names_;
+  bool lookup_;
+  std::unordered_map<uint16_t, std::string> vendors_;
+  std::unordered_map<uint32_t, std::string> products_;
+  std::unordered_map<uint32_t, std::string> classes_;
+};
+
+// Reads sys/kernel/iommu_groups/<name> with the same fd-relative calls as
+// devices (ReadIommuGroup in iommu.cc is the simple, general version).
+std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
+                                      int id) {
+  Fd fd(::openat(groupsfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.ok()) return std::nullopt;
+  IommuGroup g;
+  g.id = id;
+  Entries entries(ListAt(fd.get(), "."));
+  for (const std::string& m : ListAt(fd.get(), "devices")) {
+    auto a = PciAddress::Parse(m);
+    if (a.ok()) {
+      g.members.push_back(*a);
+    } else {
+      g.non_pci_members.push_back(m);
+    }
   }
+  std::sort(g.members.begin(), g.members.end());
+  if (entries.Has("type")) g.type = ReadAt(fd.get(), "type");
+  if (entries.Has("reserved_regions")) {
+    g.has_direct_region = internal::HasDirectRegion(
+        ReadAt(fd.get(), "reserved_regions").value_or(""));
+  }
+  if (entries.Has("name")) {
+    g.noiommu = ReadAt(fd.get(), "name").value_or("") == "vfio-noiommu";
+  }
+  return g;
 }
 
 }  // namespace
@@ -372,9 +439,9 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
                                                  : pci_names.path()) +
                        " not available: vendor and product names unknown");
   }
-  for (PciDevice& dev : devices) {
-    Names(pci_names, dev, opts.lookup_names && pci_names.available());
-  }
+  NameCache name_cache(pci_names,
+                       opts.lookup_names && pci_names.available());
+  for (PciDevice& dev : devices) name_cache.Fill(dev);
 
   HostUseTables tables;
   if (opts.host_use) {
@@ -389,20 +456,23 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
 
   // IOMMU groups, then viability from the members' drivers.
   std::map<int, IommuGroup> groups;
-  if (auto ids = sysfs::ListDir(host.IommuGroupsDir()); ids.ok()) {
-    for (const std::string& s : *ids) {
+  const auto groups_dir = host.IommuGroupsDir();
+  Fd groupsfd(::open(groups_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (groupsfd.ok()) {
+    for (const std::string& s : ListAt(groupsfd.get(), ".")) {
       auto id = sysfs::ParseInt(s);
-      if (!id || *id < 0) {
-        warnings.push_back(host.IommuGroupsDir().string() + "/" + s +
+      if (!id || *id < 0 || *id > INT32_MAX) {
+        warnings.push_back(groups_dir.string() + "/" + s +
                            ": not a group number, skipped");
         continue;
       }
-      auto g = ReadIommuGroup(host, static_cast<int>(*id));
-      if (!g.ok()) {
-        warnings.push_back(g.status().message());
+      auto g = ReadGroupAt(groupsfd.get(), s, static_cast<int>(*id));
+      if (!g) {
+        warnings.push_back(groups_dir.string() + "/" + s +
+                           ": cannot read group: " + std::strerror(errno));
         continue;
       }
-      groups.emplace(g->id, std::move(g).value());
+      groups.emplace(g->id, std::move(*g));
     }
   }
   // A device whose group link names a group we could not list.

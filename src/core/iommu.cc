@@ -16,6 +16,21 @@ bool DriverKeepsGroupViable(const std::optional<std::string>& driver,
 
 namespace internal {
 
+bool HasDirectRegion(std::string_view reserved_regions) {
+  size_t pos = 0;
+  while (pos < reserved_regions.size()) {
+    size_t end = reserved_regions.find('\n', pos);
+    if (end == std::string_view::npos) end = reserved_regions.size();
+    std::string_view line = reserved_regions.substr(pos, end - pos);
+    auto sp = line.rfind(' ');
+    if (sp != std::string_view::npos && line.substr(sp + 1) == "direct") {
+      return true;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
 IommuGroup EvaluateGroupWith(
     const IommuGroup& group,
     const std::function<const PciDevice*(const PciAddress&)>& find,
@@ -81,17 +96,7 @@ Result<IommuGroup> ReadIommuGroup(const HostRoot& host, int id) {
   std::sort(g.members.begin(), g.members.end());
   g.type = sysfs::ReadOptional(dir / "type");
   if (auto rr = sysfs::ReadOptional(dir / "reserved_regions")) {
-    size_t pos = 0;
-    while (pos <= rr->size()) {
-      size_t end = rr->find('\n', pos);
-      if (end == std::string::npos) end = rr->size();
-      std::string_view line(rr->data() + pos, end - pos);
-      auto sp = line.rfind(' ');
-      if (sp != std::string_view::npos && line.substr(sp + 1) == "direct") {
-        g.has_direct_region = true;
-      }
-      pos = end + 1;
-    }
+    g.has_direct_region = internal::HasDirectRegion(*rr);
   }
   if (auto name = sysfs::ReadOptional(dir / "name")) {
     g.noiommu = *name == "vfio-noiommu";

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "core/address.h"
 #include "core/host_root.h"
@@ -59,6 +60,8 @@ IommuGroup EvaluateGroupWith(
     const std::function<const PciDevice*(const PciAddress&)>& find,
     const std::map<PciAddress, std::optional<std::string>>& driver_overrides,
     const std::set<PciAddress>* vfio_dev);
+// True if a reserved_regions text has a "direct" (non-relaxable) line.
+bool HasDirectRegion(std::string_view reserved_regions);
 }  // namespace internal
 
 }  // namespace pcipass
