@@ -33,6 +33,7 @@ struct VmConfigOptions {
   int memory_mib = 1024;
   int vcpus = 1;
   std::string machine = "q35";
+  std::string managed = "spec";
   hv::VmConfigFlags flags;
 };
 
@@ -77,8 +78,10 @@ int Run(CommandContext& ctx, const VmConfigOptions& o) {
   }
   Result<std::vector<hv::ClaimedDevice>> claims = LoadClaims(ctx, o.instance);
   if (!claims.ok()) return fail(claims.status());
+  hv::VmConfigFlags flags = o.flags;
+  if (o.managed != "spec") flags.managed = o.managed == "yes";
   Result<std::vector<hv::HostdevAssignment>> plan =
-      hv::PlanAssignments(o.instance, *claims, o.flags);
+      hv::PlanAssignments(o.instance, *claims, flags);
   if (!plan.ok()) return fail(plan.status());
   const hv::QemuOptions qemu{.machine = o.machine};
   hv::DomainOptions dom;
@@ -138,6 +141,11 @@ RunFn SetupVmConfigCommand(CLI::App& sub) {
       ->check(CLI::PositiveNumber);
   sub.add_option("--machine", o->machine, "q35 (root bus pcie.0) or pc (pci.0)")
       ->check(CLI::IsMember({"q35", "pc"}));
+  sub.add_option("--managed", o->managed,
+                 "spec (default: the device_spec's managed tag, yes when "
+                 "absent), yes (libvirt binds and unbinds the devices) or "
+                 "no (libvirt leaves the vfio-pci binding to pcipass)")
+      ->check(CLI::IsMember({"spec", "yes", "no"}));
   sub.add_option("--pin", o->flags.pins,
                  "HOST=GUEST: put host function HOST at guest address GUEST "
                  "(e.g. 0000:81:00.1=00:05.0); repeatable");

@@ -107,6 +107,19 @@ TEST_F(VmConfigCliTest, LibvirtDomainValidates) {
   EXPECT_EQ(WEXITSTATUS(st), 0) << log << "\n" << r.out;
 }
 
+TEST_F(VmConfigCliTest, ManagedOverride) {
+  AddClaim("vm-1", "0000:06:00.0", DeviceType::kPci);
+  CliRun r = Run({"--instance", "vm-1", "--managed", "no"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("managed=\"no\""), std::string::npos) << r.out;
+  r = Run({"--instance", "vm-1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("managed=\"yes\""), std::string::npos) << r.out;
+  r = Run({"--instance", "vm-1", "--managed", "maybe"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("maybe"), std::string::npos) << r.err;
+}
+
 TEST_F(VmConfigCliTest, Json) {
   AddClaim("vm-1", "0000:0a:00.1", DeviceType::kVf);
   CliRun r = Run({"--instance", "vm-1", "--format", "json", "--interface",

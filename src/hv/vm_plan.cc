@@ -92,7 +92,8 @@ Result<std::vector<HostdevAssignment>> PlanAssignments(
     a.dev_type = c.dev_type;
     a.pci_alias = c.pci_alias;
     auto managed = c.tags.find("managed");
-    a.managed = managed == c.tags.end() || !ManagedTagSaysNo(managed->second);
+    a.managed = flags.managed.value_or(managed == c.tags.end() ||
+                                       !ManagedTagSaysNo(managed->second));
     auto physnet = c.tags.find("physical_network");
     a.as_interface = c.dev_type == DeviceType::kVf && physnet != c.tags.end() &&
                      physnet->second && !physnet->second->empty();

@@ -7,7 +7,8 @@
 //  - ids are hostdev0, hostdev1, ... in host address order (stable across
 //    runs, so the guest sees the same ids each time);
 //  - managed is false only when the device_spec's managed tag says no
-//    ("no", "false", "0", "off", any case), as Nova does (row 59);
+//    ("no", "false", "0", "off", any case), as Nova does (row 59), unless
+//    the operator overrides it for every device (--managed yes|no);
 //  - a VF becomes a network interface (<interface type="hostdev">) when its
 //    spec has a non-empty physical_network tag, or the operator names it in
 //    --interface, --mac or --vlan; anything else stays a <hostdev>;
@@ -46,6 +47,9 @@ struct VmConfigFlags {
   std::vector<std::string> macs = {};        // "0000:81:10.1=52:54:00:12:34:56"
   std::vector<std::string> vlans = {};       // "0000:81:10.1=100"
   std::vector<std::string> interfaces = {};  // "0000:81:10.1"
+  // --managed yes|no: overrides every device's managed tag (nullopt: the
+  // spec's tag decides, as in Nova).
+  std::optional<bool> managed = std::nullopt;
 };
 
 // The assignments for |instance|'s devices, validated (ValidateAssignments).

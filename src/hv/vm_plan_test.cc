@@ -56,6 +56,19 @@ TEST(PlanAssignmentsTest, ManagedTagValues) {
   }
 }
 
+TEST(PlanAssignmentsTest, ManagedOverride) {
+  std::vector<ClaimedDevice> v = {
+      Claimed("0000:81:00.0", DeviceType::kPci, {{"managed", "no"}}),
+      Claimed("0000:82:00.0")};
+  for (bool want : {true, false}) {
+    Result<std::vector<HostdevAssignment>> r =
+        PlanAssignments("vm", v, {.managed = want});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ((*r)[0].managed, want);
+    EXPECT_EQ((*r)[1].managed, want);
+  }
+}
+
 TEST(PlanAssignmentsTest, FlagsApply) {
   std::vector<ClaimedDevice> v = {Claimed("0000:81:00.0"),
                                   Claimed("0000:0a:00.1", DeviceType::kVf),

@@ -1,0 +1,49 @@
+#!/bin/sh
+# nested-vmconfig.sh - the QEMU arguments pcipass vm-config generates really
+# start a VMM that owns the device: the edu device (1234:11e8) is put on
+# vfio-pci, an instance's claim on it is written to a real ledger (through
+# the Ledger API, with the pcipass-ledger-seed test helper), and
+#   qemu-system-x86_64 ... $(pcipass vm-config --instance vm-1 --format qemu)
+# is started paused; 'info pci' over HMP must list 1234:11e8 with id
+# "hostdev0". This proves vm-config's output on its own; nested-claim.sh
+# proves the whole claim -> vm-config -> QEMU -> release chain.
+. /lab/lib.sh
+export PCIPASS_STATE=/tmp/state
+EDU=$(find_dev 0x1234 0x11e8 0)
+check "edu device present" test -n "$EDU"
+
+phase "put $EDU on vfio-pci (sysfs, as detach does)"
+modprobe vfio-pci 2>/dev/null
+w vfio-pci $P/devices/$EDU/driver_override
+w $EDU $P/drivers_probe
+check_eq "edu on vfio-pci" vfio-pci "$(drv $EDU)"
+check "/dev/vfio/$(grp $EDU) exists" test -c /dev/vfio/$(grp $EDU)
+
+phase "ledger row + vm-config"
+mkdir -p $PCIPASS_STATE
+expect_rc 0 "seed the claim" pcipass-ledger-seed $PCIPASS_STATE/ledger.sqlite vm-1 "$EDU/type-PCI/edu"
+expect_rc 0 "vm-config --format qemu" pcipass vm-config --instance vm-1 --format qemu
+show_out
+check_eq "qemu args" "-device vfio-pci,host=$EDU,id=hostdev0" "$(cat $OUT_FILE)"
+ARGS=$(cat $OUT_FILE)
+expect_rc 0 "vm-config --format libvirt" pcipass vm-config --instance vm-1
+show_out
+check_contains "libvirt source address" "bus=\"0x06\" slot=\"0x00\" function=\"0x0\"" "$(cat $OUT_FILE)"
+
+phase "nested QEMU with the generated arguments"
+eval "set -- $ARGS"
+echo "RUN qemu-system-x86_64 ... -S -monitor stdio $*"
+printf 'info pci\nquit\n' | qemu-system-x86_64 -accel tcg -machine q35 -cpu max \
+  -m 128M -nodefaults -display none -no-reboot -S -monitor stdio "$@" \
+  > /tmp/hmp.out 2>&1
+QRC=$?
+grep -v '^\s*$' /tmp/hmp.out | sed -n '1,60p'
+check_eq "nested qemu exits 0" 0 "$QRC"
+# The slot listing id "hostdev0" must be the 1234:11e8 device.
+check "nested guest sees 1234:11e8 as hostdev0" awk '/Bus /{e=0} /PCI device 1234:11e8/{e=1} /id "hostdev0"/{if (e) f=1} END{exit !f}' /tmp/hmp.out
+
+phase "give it back"
+w $EDU $P/drivers/vfio-pci/unbind
+w "" $P/devices/$EDU/driver_override
+check_eq "edu unbound again" - "$(drv $EDU)"
+finish
