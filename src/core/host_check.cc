@@ -432,7 +432,7 @@ HostReport CheckHost(const HostRoot& host) {
             : "enable interrupt remapping / x2APIC in the firmware; on a VM "
               "use a vIOMMU with interrupt remapping (QEMU: "
               "intel-iommu,intremap=on with kernel-irqchip=split)";
-    add("interrupt_remapping", CheckState::kFail, detail + ".", fix);
+    add("interrupt_remapping", CheckState::kFail, detail, fix);
   }
 
   // --- vfio modules
