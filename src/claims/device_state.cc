@@ -1,0 +1,356 @@
+#include "claims/device_state.h"
+
+#include <utility>
+
+namespace pcipass::claims {
+namespace {
+
+std::string Describe(const DeviceRecord& d) {
+  std::string s(DeviceStateName(d.state));
+  if (d.owner) s += " by " + *d.owner;
+  return s;
+}
+
+}  // namespace
+
+DeviceTable::DeviceTable(std::vector<DeviceRecord> devices) {
+  for (DeviceRecord& d : devices) {
+    PciAddress a = d.address;
+    devices_.emplace(a, std::move(d));
+  }
+  Recompute("derived from relatives");
+}
+
+const DeviceRecord* DeviceTable::Find(const PciAddress& addr) const {
+  auto it = devices_.find(addr);
+  return it == devices_.end() ? nullptr : &it->second;
+}
+
+std::vector<Transition> DeviceTable::TakeTransitions() {
+  return std::exchange(transitions_, {});
+}
+
+bool DeviceTable::Held(const DeviceRecord& d) {
+  return d.state == DeviceState::kClaimed ||
+         d.state == DeviceState::kAllocated ||
+         (d.state == DeviceState::kRemoved && d.owner.has_value());
+}
+
+std::string DeviceTable::DependencyReason(const DeviceRecord& d,
+                                          const std::string* instance) const {
+  if (d.dev_type == DeviceType::kPf) {
+    for (const auto& [a, other] : devices_) {
+      if (other.parent_addr == d.address && Held(other)) {
+        return "its VF " + a.ToString() + " is " + Describe(other);
+      }
+    }
+  }
+  if (d.parent_addr) {
+    const DeviceRecord* pf = Find(*d.parent_addr);
+    if (pf && Held(*pf)) {
+      return "its PF " + pf->address.ToString() + " is " + Describe(*pf);
+    }
+  }
+  if (d.iommu_group) {
+    for (const auto& [a, other] : devices_) {
+      if (a == d.address || other.iommu_group != d.iommu_group) continue;
+      if (instance && Held(other) && other.owner == *instance) continue;
+      if (Held(other) || other.state == DeviceState::kReserved) {
+        return "IOMMU group " + std::to_string(*d.iommu_group) + " member " +
+               a.ToString() + " is " + Describe(other);
+      }
+    }
+  }
+  return "";
+}
+
+void DeviceTable::Set(DeviceRecord& d, DeviceState to,
+                      std::optional<std::string> owner, std::string reason,
+                      const std::string& why) {
+  if (d.state == to && d.owner == owner && d.reason == reason) return;
+  Transition t{d.address, d.state, to, to == DeviceState::kAvailable
+                                           ? d.owner
+                                           : owner,
+               why};
+  d.state = to;
+  d.owner = std::move(owner);
+  d.reason = std::move(reason);
+  d.updated_at_unix = 0;  // the store stamps it
+  if (t.from != t.to) transitions_.push_back(std::move(t));
+}
+
+void DeviceTable::Recompute(const std::string& why) {
+  // Derive every unowned free device from its relatives. Held devices never
+  // change here, so one pass is enough.
+  for (auto& [a, d] : devices_) {
+    if (d.state != DeviceState::kAvailable &&
+        d.state != DeviceState::kUnavailable) {
+      continue;
+    }
+    std::string reason = DependencyReason(d);
+    if (reason.empty()) {
+      Set(d, DeviceState::kAvailable, std::nullopt, "", why);
+    } else {
+      Set(d, DeviceState::kUnavailable, std::nullopt, reason, why);
+    }
+  }
+}
+
+Status DeviceTable::CheckTakeable(const PciAddress& address,
+                                  const std::string& instance,
+                                  std::string* step) const {
+  std::string ignored;
+  if (!step) step = &ignored;
+  const DeviceRecord* found = Find(address);
+  if (!found) {
+    *step = "in_use";
+    return Status::NotFound("PCI device " + address.ToString() +
+                            " is not in the ledger");
+  }
+  const DeviceRecord& d = *found;
+  const std::string addr = d.address.ToString();
+  if (d.state != DeviceState::kAvailable &&
+      d.state != DeviceState::kUnavailable) {
+    *step = "in_use";
+    return Status::FailedPrecondition("PCI device " + addr + " is " +
+                                      Describe(d) + " instead of available");
+  }
+  *step = "dependency";
+  if (d.dev_type == DeviceType::kPf) {
+    for (const auto& [a, vf] : devices_) {
+      if (vf.parent_addr == d.address && Held(vf)) {
+        return Status::FailedPrecondition(
+            "Not all Virtual Functions of PF " + addr + " are free: VF " +
+            a.ToString() + " is " + Describe(vf));
+      }
+    }
+  }
+  if (d.parent_addr) {
+    const DeviceRecord* pf = Find(*d.parent_addr);
+    if (pf && (Held(*pf) || pf->state == DeviceState::kReserved ||
+               pf->state == DeviceState::kRemoved)) {
+      return Status::FailedPrecondition(
+          "Physical Function " + pf->address.ToString() + ", related to VF " +
+          addr + ", is " + Describe(*pf) +
+          " instead of available, unavailable");
+    }
+  }
+  std::string reason = DependencyReason(d, &instance);
+  if (!reason.empty()) {
+    *step = "group";
+    return Status::FailedPrecondition("PCI device " + addr +
+                                      " is unavailable: " + reason);
+  }
+  step->clear();
+  return Status::Ok();
+}
+
+Status DeviceTable::Claim(const PciAddress& addr, const std::string& instance,
+                          const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  PCIPASS_RETURN_IF_ERROR(CheckTakeable(addr, instance));
+  Set(it->second, DeviceState::kClaimed, instance, "", why);
+  Recompute("relative " + addr.ToString() + " claimed by " + instance);
+  return Status::Ok();
+}
+
+Status DeviceTable::Allocate(const PciAddress& addr,
+                             const std::string& instance,
+                             const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (d.state == DeviceState::kClaimed ||
+      d.state == DeviceState::kAllocated) {
+    if (d.owner != instance) {
+      return Status::Conflict("PCI device " + addr.ToString() +
+                              " is owned by " + d.owner.value_or("nobody") +
+                              " instead of " + instance);
+    }
+    if (d.state == DeviceState::kAllocated) return Status::Ok();
+  } else {
+    PCIPASS_RETURN_IF_ERROR(CheckTakeable(addr, instance));
+  }
+  Set(d, DeviceState::kAllocated, instance, "", why);
+  Recompute("relative " + addr.ToString() + " allocated to " + instance);
+  return Status::Ok();
+}
+
+Status DeviceTable::Free(const PciAddress& addr, const std::string& instance,
+                         const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (Held(d) && d.owner != instance) {
+    return Status::Conflict("PCI device " + addr.ToString() +
+                            " is owned by " + *d.owner + " instead of " +
+                            instance + "; it is not freed");
+  }
+  if (d.state == DeviceState::kRemoved && d.owner) {
+    // Vanished while held: the owner lets go, but the device is never put
+    // back in a pool without being seen again (Nova's
+    // to_be_removed_when_freed, with relatives re-derived: B9 fixed).
+    Set(d, DeviceState::kRemoved, std::nullopt,
+        "vanished while held by " + instance + "; released", why);
+    transitions_.push_back(
+        {addr, DeviceState::kRemoved, DeviceState::kRemoved, instance, why});
+  } else if (d.state == DeviceState::kClaimed ||
+             d.state == DeviceState::kAllocated) {
+    // Recompute then decides between available and unavailable.
+    transitions_.push_back(
+        {addr, d.state, DeviceState::kAvailable, d.owner, why});
+    d.state = DeviceState::kAvailable;
+    d.owner.reset();
+    d.reason.clear();
+  } else {
+    return Status::FailedPrecondition("PCI device " + addr.ToString() +
+                                      " is " + Describe(d) +
+                                      " instead of claimed, allocated");
+  }
+  Recompute("relative " + addr.ToString() + " freed by " + instance);
+  return Status::Ok();
+}
+
+Status DeviceTable::Remove(const PciAddress& addr, const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (Held(d)) {
+    if (d.state == DeviceState::kRemoved) {
+      return Status::Conflict("PCI device " + addr.ToString() +
+                              " is owned by " + *d.owner +
+                              " instead of nobody");
+    }
+    return Status::FailedPrecondition(
+        "PCI device " + addr.ToString() + " is " + Describe(d) +
+        " instead of available, unavailable, reserved");
+  }
+  if (d.state == DeviceState::kRemoved) return Status::Ok();
+  Set(d, DeviceState::kRemoved, std::nullopt, why, why);
+  Recompute("relative " + addr.ToString() + " removed");
+  return Status::Ok();
+}
+
+Status DeviceTable::Vanish(const PciAddress& addr, const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (d.state == DeviceState::kClaimed ||
+      d.state == DeviceState::kAllocated) {
+    std::string owner = *d.owner;
+    Set(d, DeviceState::kRemoved, owner,
+        "vanished while " + std::string(DeviceStateName(d.state)) + " by " +
+            owner,
+        why);
+    Recompute("relative " + addr.ToString() + " vanished");
+    return Status::Ok();
+  }
+  if (d.state == DeviceState::kRemoved) return Status::Ok();
+  return Remove(addr, why);
+}
+
+Status DeviceTable::Reserve(const PciAddress& addr, const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (d.state == DeviceState::kReserved) {
+    d.reason = why;
+    return Status::Ok();
+  }
+  if (d.state != DeviceState::kAvailable &&
+      d.state != DeviceState::kUnavailable) {
+    return Status::FailedPrecondition("PCI device " + addr.ToString() +
+                                      " is " + Describe(d) +
+                                      " instead of available, unavailable");
+  }
+  Set(d, DeviceState::kReserved, std::nullopt, why, why);
+  Recompute("relative " + addr.ToString() + " reserved for the host");
+  return Status::Ok();
+}
+
+Status DeviceTable::Unreserve(const PciAddress& addr, const std::string& why) {
+  auto it = devices_.find(addr);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + addr.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  if (d.state != DeviceState::kReserved) {
+    return Status::FailedPrecondition("PCI device " + addr.ToString() +
+                                      " is " + Describe(d) +
+                                      " instead of reserved");
+  }
+  transitions_.push_back(
+      {addr, DeviceState::kReserved, DeviceState::kAvailable, {}, why});
+  d.state = DeviceState::kAvailable;
+  d.reason.clear();
+  Recompute("relative " + addr.ToString() + " no longer used by the host");
+  return Status::Ok();
+}
+
+Status DeviceTable::Add(DeviceRecord record, const std::string& why) {
+  auto it = devices_.find(record.address);
+  if (it != devices_.end()) {
+    DeviceRecord& d = it->second;
+    if (d.state != DeviceState::kRemoved) {
+      return Status::AlreadyExists("PCI device " +
+                                   record.address.ToString() +
+                                   " is already in the ledger");
+    }
+    if (d.owner) {
+      return Status::FailedPrecondition(
+          "PCI device " + record.address.ToString() +
+          " reappeared but is still held by " + *d.owner +
+          " (it vanished while held); release that instance first");
+    }
+  }
+  PciAddress a = record.address;
+  record.owner.reset();
+  record.reason.clear();
+  record.state = DeviceState::kAvailable;
+  DeviceState from =
+      it != devices_.end() ? DeviceState::kRemoved : DeviceState::kAvailable;
+  devices_[a] = std::move(record);
+  transitions_.push_back({a, from, DeviceState::kAvailable, {}, why});
+  Recompute(why);
+  return Status::Ok();
+}
+
+Status DeviceTable::UpdateIdentity(const DeviceRecord& seen) {
+  auto it = devices_.find(seen.address);
+  if (it == devices_.end()) {
+    return Status::NotFound("PCI device " + seen.address.ToString() +
+                            " is not in the ledger");
+  }
+  DeviceRecord& d = it->second;
+  d.vendor_id = seen.vendor_id;
+  d.product_id = seen.product_id;
+  d.dev_type = seen.dev_type;
+  d.parent_addr = seen.parent_addr;
+  d.numa_node = seen.numa_node;
+  d.iommu_group = seen.iommu_group;
+  d.driver = seen.driver;
+  Recompute("identity of " + seen.address.ToString() + " changed");
+  return Status::Ok();
+}
+
+}  // namespace pcipass::claims
