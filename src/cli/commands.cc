@@ -10,6 +10,8 @@ namespace pcipass::cli {
 namespace {
 
 const CommandSpec kCommands[] = {
+    {"check", "is this host ready for PCI passthrough? (exit 0 ready, 1 not)",
+     SetupCheckCommand},
     {"version", "print the pcipass version", SetupVersionCommand},
 };
 

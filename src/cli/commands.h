@@ -36,6 +36,7 @@ std::span<const CommandSpec> AllCommands();
 int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err);
 
+RunFn SetupCheckCommand(CLI::App& sub);
 RunFn SetupVersionCommand(CLI::App& sub);
 
 }  // namespace pcipass::cli
