@@ -97,6 +97,33 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
                                const std::vector<PciAddress>& devices,
                                const HandOffOptions& opts);
 
+// The pre-flight of Detach on a discovered inventory, without I/O: the
+// devices that would change (sorted; with whole_group the group's endpoint
+// members are added) and those already on vfio-pci. Same refusals as
+// Detach. |notes| receives the host-use overrides taken with --force.
+struct DetachSet {
+  std::vector<PciAddress> to_change;
+  std::vector<PciAddress> already_done;
+  std::vector<std::string> notes;
+};
+class Inventory;
+Result<DetachSet> PlanDetachSet(const Inventory& inv,
+                                const std::vector<PciAddress>& devices,
+                                const HandOffOptions& opts);
+
+// Finishes an operation a previous pcipass process left in
+// <state_dir>/journal.json (it died between steps): every device listed is
+// put back into its recorded original state (an interrupted detach is
+// rolled back, an interrupted reattach is rolled forward) and an
+// interrupted VF-count change is completed. The caller must hold the state
+// lock. Outcomes: OK (no journal, or recovered: |notes| says what was
+// done); DataLoss if the journal is corrupt or a device could not be
+// restored (the journal is kept for the next attempt).
+Status RecoverJournal(const HostRoot& host, KernelIo& io,
+                      const std::string& state_dir,
+                      std::chrono::milliseconds write_timeout,
+                      std::vector<std::string>* notes);
+
 }  // namespace pcipass
 
 #endif  // PCIPASS_BINDING_HANDOFF_H_

@@ -12,6 +12,14 @@ namespace {
 const CommandSpec kCommands[] = {
     {"check", "is this host ready for PCI passthrough? (exit 0 ready, 1 not)",
      SetupCheckCommand},
+    {"detach", "hand devices to vfio-pci (safely, whole groups, rollback)",
+     SetupDetachCommand},
+    {"reattach", "give detached devices back to their host drivers",
+     SetupReattachCommand},
+    {"sriov", "set a PF's VF count safely and list its VFs",
+     SetupSriovCommand},
+    {"vfio-check", "prove a VMM can open a device through VFIO",
+     SetupVfioCheckCommand},
     {"version", "print the pcipass version", SetupVersionCommand},
 };
 

@@ -37,6 +37,10 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err);
 
 RunFn SetupCheckCommand(CLI::App& sub);
+RunFn SetupDetachCommand(CLI::App& sub);
+RunFn SetupReattachCommand(CLI::App& sub);
+RunFn SetupSriovCommand(CLI::App& sub);
+RunFn SetupVfioCheckCommand(CLI::App& sub);
 RunFn SetupVersionCommand(CLI::App& sub);
 
 }  // namespace pcipass::cli

@@ -1,0 +1,273 @@
+#include "binding/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/sysfs.h"
+
+namespace pcipass {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+Status MakeDirs(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status::FromErrno(ec.value(), "create state directory " + dir);
+  }
+  return Status::Ok();
+}
+
+// Writes |text| to |path| via a temporary file, fsync and rename, then
+// fsyncs the directory so the rename itself is durable.
+Status WriteFileAtomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "open " + tmp.string());
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "write " + tmp.string());
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "fsync " + tmp.string());
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::FromErrno(errno, "rename " + tmp.string());
+  }
+  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+json OptString(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
+
+std::optional<std::string> GetOptString(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+json RecordToJson(const DeviceRecord& r) {
+  return json{{"address", r.address.ToString()},
+              {"original_driver", OptString(r.original_driver)},
+              {"previous_override", OptString(r.previous_override)}};
+}
+
+// Throws nlohmann exceptions on bad shape; callers catch.
+DeviceRecord RecordFromJson(const json& j) {
+  DeviceRecord r;
+  auto addr = PciAddress::Parse(j.at("address").get<std::string>());
+  if (!addr.ok()) throw std::runtime_error(addr.status().message());
+  r.address = *addr;
+  r.original_driver = GetOptString(j, "original_driver");
+  r.previous_override = GetOptString(j, "previous_override");
+  return r;
+}
+
+fs::path RecordPath(const std::string& state_dir, const PciAddress& a) {
+  return fs::path(state_dir) / "devices" / (a.ToString() + ".json");
+}
+
+}  // namespace
+
+std::string_view JournalStepName(JournalStep step) {
+  switch (step) {
+    case JournalStep::kPending:
+      return "pending";
+    case JournalStep::kOverrideSet:
+      return "override_set";
+    case JournalStep::kUnbound:
+      return "unbound";
+    case JournalStep::kBound:
+      return "bound";
+  }
+  return "pending";
+}
+
+Result<StateLock> StateLock::Acquire(const std::string& state_dir) {
+  PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
+  const std::string path = (fs::path(state_dir) / "lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "open lock " + path);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "flock " + path);
+  }
+  return StateLock(fd);
+}
+
+StateLock::StateLock(StateLock&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+StateLock& StateLock::operator=(StateLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the fd releases the flock
+}
+
+Status WriteJournal(const std::string& state_dir, const Journal& journal) {
+  PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
+  json j;
+  j["op"] = journal.op;
+  j["pid"] = journal.pid;
+  j["started"] = journal.started;
+  j["force_reason"] = OptString(journal.force_reason);
+  j["devices"] = json::array();
+  for (const JournalDevice& d : journal.devices) {
+    json e = RecordToJson(d.record);
+    e["step"] = std::string(JournalStepName(d.step));
+    j["devices"].push_back(e);
+  }
+  j["sriov_pf"] = journal.sriov_pf ? json(journal.sriov_pf->ToString())
+                                   : json(nullptr);
+  j["sriov_numvfs"] = journal.sriov_numvfs;
+  return WriteFileAtomic(fs::path(state_dir) / "journal.json",
+                         j.dump(2) + "\n")
+      .WithContext("journal");
+}
+
+Result<std::optional<Journal>> ReadJournal(const std::string& state_dir) {
+  const fs::path path = fs::path(state_dir) / "journal.json";
+  auto text = sysfs::ReadText(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return std::optional<Journal>();
+    }
+    return text.status();
+  }
+  try {
+    json j = json::parse(*text);
+    Journal journal;
+    journal.op = j.at("op").get<std::string>();
+    journal.pid = j.value("pid", 0);
+    journal.started = j.value("started", "");
+    journal.force_reason = GetOptString(j, "force_reason");
+    for (const json& e : j.at("devices")) {
+      JournalDevice d;
+      d.record = RecordFromJson(e);
+      const std::string step = e.at("step").get<std::string>();
+      d.step = JournalStep::kPending;
+      for (JournalStep s : {JournalStep::kOverrideSet, JournalStep::kUnbound,
+                            JournalStep::kBound}) {
+        if (step == JournalStepName(s)) d.step = s;
+      }
+      journal.devices.push_back(d);
+    }
+    if (auto pf = GetOptString(j, "sriov_pf")) {
+      auto addr = PciAddress::Parse(*pf);
+      if (!addr.ok()) throw std::runtime_error(addr.status().message());
+      journal.sriov_pf = *addr;
+    }
+    journal.sriov_numvfs = j.value("sriov_numvfs", 0);
+    return std::optional<Journal>(journal);
+  } catch (const std::exception& e) {
+    return Status::DataLoss("journal " + path.string() +
+                            " is corrupt (" + e.what() +
+                            "); inspect it, fix the devices by hand, then "
+                            "remove it");
+  }
+}
+
+Status ClearJournal(const std::string& state_dir) {
+  const fs::path path = fs::path(state_dir) / "journal.json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "remove " + path.string());
+  }
+  return Status::Ok();
+}
+
+Status SaveRecord(const std::string& state_dir, const DeviceRecord& record) {
+  const fs::path path = RecordPath(state_dir, record.address);
+  PCIPASS_RETURN_IF_ERROR(MakeDirs(path.parent_path().string()));
+  return WriteFileAtomic(path, RecordToJson(record).dump(2) + "\n");
+}
+
+Result<std::optional<DeviceRecord>> LoadRecord(const std::string& state_dir,
+                                               const PciAddress& address) {
+  const fs::path path = RecordPath(state_dir, address);
+  auto text = sysfs::ReadText(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return std::optional<DeviceRecord>();
+    }
+    return text.status();
+  }
+  try {
+    return std::optional<DeviceRecord>(RecordFromJson(json::parse(*text)));
+  } catch (const std::exception& e) {
+    return Status::DataLoss("device record " + path.string() +
+                            " is corrupt (" + e.what() + ")");
+  }
+}
+
+Status RemoveRecord(const std::string& state_dir, const PciAddress& address) {
+  const fs::path path = RecordPath(state_dir, address);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "remove " + path.string());
+  }
+  return Status::Ok();
+}
+
+Status AppendLog(const std::string& state_dir, const std::string& line) {
+  PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
+  const fs::path path = fs::path(state_dir) / "log";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0600);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path.string());
+  const std::string text =
+      UtcNow() + " pid=" + std::to_string(::getpid()) + " " + line + "\n";
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int err = errno;
+  ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    return Status::FromErrno(n < 0 ? err : EIO, "append " + path.string());
+  }
+  return Status::Ok();
+}
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace pcipass
