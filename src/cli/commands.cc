@@ -21,6 +21,8 @@ const CommandSpec kCommands[] = {
     {"vfio-check", "prove a VMM can open a device through VFIO",
      SetupVfioCheckCommand},
     {"version", "print the pcipass version", SetupVersionCommand},
+    {"vm-config", "libvirt XML / QEMU args for an instance's devices",
+     SetupVmConfigCommand},
 };
 
 }  // namespace

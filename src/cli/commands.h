@@ -42,6 +42,7 @@ RunFn SetupReattachCommand(CLI::App& sub);
 RunFn SetupSriovCommand(CLI::App& sub);
 RunFn SetupVfioCheckCommand(CLI::App& sub);
 RunFn SetupVersionCommand(CLI::App& sub);
+RunFn SetupVmConfigCommand(CLI::App& sub);
 
 }  // namespace pcipass::cli
 
