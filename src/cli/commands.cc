@@ -20,6 +20,8 @@ const CommandSpec kCommands[] = {
      SetupSriovCommand},
     {"vfio-check", "prove a VMM can open a device through VFIO",
      SetupVfioCheckCommand},
+    {"apply", "make the host match the [host] desired state (vfio, VFs)",
+     SetupApplyCommand},
     {"version", "print the pcipass version", SetupVersionCommand},
     {"vm-config", "libvirt XML / QEMU args for an instance's devices",
      SetupVmConfigCommand},

@@ -41,6 +41,7 @@ RunFn SetupDetachCommand(CLI::App& sub);
 RunFn SetupReattachCommand(CLI::App& sub);
 RunFn SetupSriovCommand(CLI::App& sub);
 RunFn SetupVfioCheckCommand(CLI::App& sub);
+RunFn SetupApplyCommand(CLI::App& sub);
 RunFn SetupVersionCommand(CLI::App& sub);
 RunFn SetupVmConfigCommand(CLI::App& sub);
 
