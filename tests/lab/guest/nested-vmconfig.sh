@@ -1,8 +1,9 @@
 #!/bin/sh
 # nested-vmconfig.sh - the QEMU arguments pcipass vm-config generates really
 # start a VMM that owns the device: the edu device (1234:11e8) is put on
-# vfio-pci, an instance's claim on it is written to a real ledger (through
-# the Ledger API, with the pcipass-ledger-seed test helper), and
+# vfio-pci by pcipass detach, an instance's claim on it is written to a real
+# ledger (through the Ledger API, with the pcipass-ledger-seed test helper),
+# and
 #   qemu-system-x86_64 ... $(pcipass vm-config --instance vm-1 --format qemu)
 # is started paused; 'info pci' over HMP must list 1234:11e8 with id
 # "hostdev0". This proves vm-config's output on its own; nested-claim.sh
@@ -12,11 +13,10 @@ export PCIPASS_STATE=/tmp/state
 EDU=$(find_dev 0x1234 0x11e8 0)
 check "edu device present" test -n "$EDU"
 
-phase "put $EDU on vfio-pci (sysfs, as detach does)"
-modprobe vfio-pci 2>/dev/null
-w vfio-pci $P/devices/$EDU/driver_override
-w $EDU $P/drivers_probe
-check_eq "edu on vfio-pci" vfio-pci "$(drv $EDU)"
+phase "pcipass detach $EDU"
+expect_rc 0 "detach edu" pcipass detach "$EDU"
+show_out
+check_eq "kernel: edu on vfio-pci" vfio-pci "$(drv $EDU)"
 check "/dev/vfio/$(grp $EDU) exists" test -c /dev/vfio/$(grp $EDU)
 
 phase "ledger row + vm-config"
@@ -42,8 +42,9 @@ check_eq "nested qemu exits 0" 0 "$QRC"
 # The slot listing id "hostdev0" must be the 1234:11e8 device.
 check "nested guest sees 1234:11e8 as hostdev0" awk '/Bus /{e=0} /PCI device 1234:11e8/{e=1} /id "hostdev0"/{if (e) f=1} END{exit !f}' /tmp/hmp.out
 
-phase "give it back"
-w $EDU $P/drivers/vfio-pci/unbind
-w "" $P/devices/$EDU/driver_override
-check_eq "edu unbound again" - "$(drv $EDU)"
+phase "pcipass reattach $EDU"
+expect_rc 0 "reattach edu" pcipass reattach "$EDU"
+show_out
+check_eq "kernel: edu unbound again" - "$(drv $EDU)"
+check_eq "kernel: driver_override cleared" "(null)" "$(cat $P/devices/$EDU/driver_override)"
 finish
