@@ -14,6 +14,8 @@ const CommandSpec kCommands[] = {
      SetupCheckCommand},
     {"detach", "hand devices to vfio-pci (safely, whole groups, rollback)",
      SetupDetachCommand},
+    {"groups", "IOMMU groups, their members and whether VFIO can use them",
+     SetupGroupsCommand},
     {"reattach", "give detached devices back to their host drivers",
      SetupReattachCommand},
     {"sriov", "set a PF's VF count safely and list its VFs",
