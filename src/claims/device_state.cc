@@ -127,8 +127,9 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
   }
   if (d.parent_addr) {
     const DeviceRecord* pf = Find(*d.parent_addr);
-    if (pf && (Held(*pf) || pf->state == DeviceState::kReserved ||
-               pf->state == DeviceState::kRemoved)) {
+    // A PF the host uses (its netdev is up) may still lend its VFs: that
+    // is the usual SR-IOV set-up. A held or vanished PF may not.
+    if (pf && (Held(*pf) || pf->state == DeviceState::kRemoved)) {
       return Status::FailedPrecondition(
           "Physical Function " + pf->address.ToString() + ", related to VF " +
           addr + ", is " + Describe(*pf) +
