@@ -58,6 +58,7 @@ VFIO_PROBE_HOLD=6 vfio-probe "$G1" "$E1" >/tmp/holder.log 2>&1 &
 HOLDER=$!
 check "holder has the device open" wait_for 8 grep -q "VFIO-PROBE holding" /tmp/holder.log
 expect_rc 1 "reattach refused (group open)" pcipass $S reattach "$E1"
+show_err
 check_contains "says the group is in use" "open by a VFIO user" "$(cat $ERR_FILE)"
 check_eq "kernel: still vfio-pci" vfio-pci "$(drv $E1)"
 wait $HOLDER
@@ -66,10 +67,12 @@ check_eq "kernel: e1000e" e1000e "$(drv $E1)"
 
 phase "IOMMU group behind the PCI bridge"
 expect_rc 1 "a member alone is refused" pcipass $S detach "$B1"
+show_err
 check_contains "names the blocking member" "$B2" "$(cat $ERR_FILE)"
 check_contains "suggests --group" "--group" "$(cat $ERR_FILE)"
 check_eq "kernel: $B1 untouched" e1000 "$(drv $B1)"
 expect_rc 1 "the bridge itself is refused" pcipass $S detach "$BR"
+show_err
 check_contains "bridge" "bridge" "$(cat $ERR_FILE)"
 expect_rc 0 "--group takes both endpoints" pcipass $S detach "$B1" --group --json
 show_out
