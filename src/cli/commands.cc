@@ -16,6 +16,8 @@ const CommandSpec kCommands[] = {
      SetupDetachCommand},
     {"groups", "IOMMU groups, their members and whether VFIO can use them",
      SetupGroupsCommand},
+    {"hotplug", "plug an instance's devices into its running VM (QMP)",
+     SetupHotplugCommand},
     {"reattach", "give detached devices back to their host drivers",
      SetupReattachCommand},
     {"sriov", "set a PF's VF count safely and list its VFs",

@@ -39,6 +39,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
 RunFn SetupCheckCommand(CLI::App& sub);
 RunFn SetupDetachCommand(CLI::App& sub);
 RunFn SetupGroupsCommand(CLI::App& sub);
+RunFn SetupHotplugCommand(CLI::App& sub);
 RunFn SetupReattachCommand(CLI::App& sub);
 RunFn SetupSriovCommand(CLI::App& sub);
 RunFn SetupVfioCheckCommand(CLI::App& sub);

@@ -2,9 +2,13 @@
 // directory, claims written through the Ledger API, the command run through
 // the CLI entry point, and the libvirt output checked by libvirt's schema.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -13,6 +17,8 @@
 #include "cli/commands.h"
 #include "store/ledger.h"
 #include "testing/fixture_tree.h"
+
+extern char** environ;
 
 namespace pcipass {
 namespace {
@@ -175,6 +181,93 @@ TEST(VmConfigCliNoLedgerTest, MissingLedgerIsNotCreated) {
   EXPECT_EQ(rc, 1);
   EXPECT_NE(err.str().find("no claims ledger"), std::string::npos) << err.str();
   EXPECT_FALSE(std::filesystem::exists(tree.Abs("state")));
+}
+
+}  // namespace
+}  // namespace pcipass
+
+namespace pcipass {
+namespace {
+
+// pcipass hotplug against a real paused QEMU with one root port. This host
+// has no IOMMU, so QEMU must refuse the vfio-pci device_add; the command
+// reports QEMU's reason and that nothing was plugged. (The successful
+// hot-plug runs in the lab, on a real kernel.)
+class HotplugCliTest : public VmConfigCliTest {
+ protected:
+  void StartQemu() {
+    sock_ = tree_.Abs("q.sock").string();
+    std::vector<std::string> args = {"qemu-system-x86_64",
+                                     "-machine",
+                                     "q35",
+                                     "-accel",
+                                     "tcg",
+                                     "-S",
+                                     "-nodefaults",
+                                     "-display",
+                                     "none",
+                                     "-m",
+                                     "64M",
+                                     "-qmp",
+                                     "unix:" + sock_ + ",server=on,wait=off",
+                                     "-device",
+                                     "pcie-root-port,id=rp1,chassis=1"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(
+        posix_spawnp(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0)
+        << "install the Debian package qemu-system-x86";
+    for (int i = 0; i < 200 && !std::filesystem::exists(sock_); ++i) {
+      usleep(50000);
+    }
+    usleep(200000);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  CliRun Hotplug(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"pcipass", "--state",
+                                     tree_.Abs("state").string(), "hotplug"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<const char*> cargv;
+    for (const std::string& a : argv) cargv.push_back(a.c_str());
+    std::ostringstream out, err;
+    int rc =
+        cli::RunCli(static_cast<int>(cargv.size()), cargv.data(), out, err);
+    return {rc, out.str(), err.str()};
+  }
+  std::string sock_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(HotplugCliTest, QemuRefusalIsReported) {
+  AddClaim("vm-1", "0000:81:00.1", DeviceType::kPci);
+  StartQemu();
+  CliRun r = Hotplug({"--instance", "vm-1", "--qmp", sock_, "--bus", "rp1"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped at 0000:81:00.1; nothing was plugged"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("QMP device_add"), std::string::npos) << r.err;
+  r = Hotplug(
+      {"--instance", "vm-1", "--qmp", sock_, "--unplug", "--timeout", "300"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("DeviceNotFound"), std::string::npos) << r.err;
+}
+
+TEST_F(HotplugCliTest, NoQemu) {
+  AddClaim("vm-1", "0000:81:00.1", DeviceType::kPci);
+  CliRun r =
+      Hotplug({"--instance", "vm-1", "--qmp", tree_.Abs("none.sock").string()});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+  r = Hotplug({"--instance", "vm-2", "--qmp", "x"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("holds no devices"), std::string::npos) << r.err;
 }
 
 }  // namespace
