@@ -26,8 +26,10 @@ PCIPASS_BIN=$BIN "$TOP/tests/lab/run-guest-test.sh" "$DIR/handoff-bench.sh" \
   -D std -t 300 -v >"$LOG" 2>&1 || { tail -40 "$LOG"; exit 1; }
 P=$(grep -o 'BENCH pcipass .*' "$LOG" | head -1)
 S=$(grep -o 'BENCH shell .*' "$LOG" | head -1)
+U=$(grep -o 'BENCH startup .*' "$LOG" | head -1)
 echo "$P"
 echo "$S"
+echo "$U"
 pm=${P##*ms=}; sm=${S##*ms=}
 ops=$((VFS * ROUNDS))
 awk -v p="$pm" -v s="$sm" -v n="$ops" 'BEGIN {

@@ -527,17 +527,26 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
       Status s = io.WaitForPath(host.VfioGroupNode(gid), true, kNodeTimeout);
       if (!s.ok()) return fail(s, set->to_change.front());
     }
-    auto after = Discover(host, dopts);
-    if (after.ok()) {
-      for (int gid : groups) {
-        const IommuGroup* g = after->FindGroup(gid);
-        if (g && !g->viable) {
-          return fail(Status::FailedPrecondition(
-                          "IOMMU group " + std::to_string(gid) +
-                          " is not viable after the detach: " +
-                          Join(g->blockers)),
-                      set->to_change.front());
+    // Verify from the kernel's own links (cheaper than a new discovery):
+    // every member of each group is now unbound or on a driver that keeps
+    // the group viable.
+    for (int gid : groups) {
+      auto members = sysfs::ListDir(host.IommuGroupDir(gid) / "devices");
+      if (!members.ok()) continue;
+      std::vector<std::string> blockers;
+      for (const std::string& m : *members) {
+        const fs::path mdir = host.IommuGroupDir(gid) / "devices" / m;
+        auto drv = sysfs::LinkBasename(mdir / "driver");
+        if (!DriverKeepsGroupViable(drv, sysfs::Exists(mdir / "vfio-dev"))) {
+          blockers.push_back(m + " (" + DriverName(drv) + ")");
         }
+      }
+      if (!blockers.empty()) {
+        return fail(Status::FailedPrecondition(
+                        "IOMMU group " + std::to_string(gid) +
+                        " is not viable after the detach: " +
+                        Join(blockers)),
+                    set->to_change.front());
       }
     }
     PCIPASS_RETURN_IF_ERROR(ClearJournal(opts.state_dir));
