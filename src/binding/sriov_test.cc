@@ -193,3 +193,58 @@ TEST_F(SriovTest, DryRunWritesNothing) {
 
 }  // namespace
 }  // namespace pcipass
+
+namespace pcipass {
+namespace {
+
+// The bench's case: four VFs (autoprobe off) detached and reattached in
+// one call each.
+TEST_F(SriovTest, DetachAndReattachFourVfs) {
+  FakeKernel k(tree_.host());
+  opts_.numvfs = 4;
+  opts_.autoprobe = false;
+  auto r = SetNumVfs(tree_.host(), k, pf_, opts_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<PciAddress> vfs;
+  for (const VfInfo& vf : r->vfs) vfs.push_back(vf.address);
+  ASSERT_EQ(vfs.size(), 4u);
+  HandOffOptions ho;
+  ho.state_dir = opts_.state_dir;
+  auto d = Detach(tree_.host(), k, vfs, ho);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->changed, vfs);
+  auto back = Reattach(tree_.host(), k, vfs, ho);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->changed, vfs);
+}
+
+}  // namespace
+}  // namespace pcipass
+
+namespace pcipass {
+namespace {
+
+TEST_F(SriovTest, DetachFourBuilderVfs) {
+  std::vector<PciAddress> vfs;
+  for (int i = 0; i < 4; ++i) {
+    DeviceSpec vf;
+    vf.address = "0000:03:00." + std::to_string(i + 1);
+    vf.vendor = 0x1b36;
+    vf.device = 0x0010;
+    vf.class_code = 0x010802;
+    vf.iommu_group = 12 + i;
+    b_.AddVf("0000:03:00.0", i, vf);
+    vfs.push_back(Addr(vf.address));
+  }
+  b_.SetAttr("0000:03:00.0", "sriov_drivers_autoprobe", "0\n");
+  FakeKernel k(tree_.host());
+  HandOffOptions ho;
+  ho.state_dir = opts_.state_dir;
+  auto d = Detach(tree_.host(), k, vfs, ho);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  auto back = Reattach(tree_.host(), k, vfs, ho);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+}
+
+}  // namespace
+}  // namespace pcipass
