@@ -243,6 +243,39 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
   }
 }
 
+// PCI_ID=8086:10D3, PCI_SUBSYS_ID=8086:0000, PCI_CLASS=20000 (kernel
+// pci_uevent format). Fields that do not parse are left unset so the
+// caller reads the single files.
+void ParseUevent(std::string_view text, PciDevice& dev) {
+  auto pair = [](std::string_view v, std::optional<uint16_t>& a,
+                 std::optional<uint16_t>& b) {
+    auto colon = v.find(':');
+    if (colon == std::string_view::npos) return;
+    auto x = sysfs::ParseHex(v.substr(0, colon));
+    auto y = sysfs::ParseHex(v.substr(colon + 1));
+    if (x && y && *x <= 0xffff && *y <= 0xffff) {
+      a = static_cast<uint16_t>(*x);
+      b = static_cast<uint16_t>(*y);
+    }
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("PCI_ID=", 0) == 0) {
+      pair(line.substr(7), dev.vendor_id, dev.product_id);
+    } else if (line.rfind("PCI_SUBSYS_ID=", 0) == 0) {
+      pair(line.substr(14), dev.subsystem_vendor_id,
+           dev.subsystem_product_id);
+    } else if (line.rfind("PCI_CLASS=", 0) == 0) {
+      auto c = sysfs::ParseHex(line.substr(10));
+      if (c && *c <= 0xffffff) dev.class_code = *c;
+    }
+  }
+}
+
 // Reads one function. |has_vfio_dev| reports the vfio-dev/ directory.
 PciDevice ReadDevice(int devsfd, const PciAddress& addr,
                      const std::string& name, bool* has_vfio_dev) {
@@ -257,14 +290,25 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
   Entries entries(ListAt(fd.get(), "."));
   DeviceReader r(fd.get(), entries, dev);
 
-  dev.vendor_id = r.Hex<uint16_t>("vendor", 0xffff, true);
-  dev.product_id = r.Hex<uint16_t>("device", 0xffff, true);
-  dev.subsystem_vendor_id =
-      r.Hex<uint16_t>("subsystem_vendor", 0xffff, false);
-  dev.subsystem_product_id =
-      r.Hex<uint16_t>("subsystem_device", 0xffff, false);
-  dev.class_code = r.Hex<uint32_t>("class", 0xffffff, true);
-  dev.revision = r.Hex<uint8_t>("revision", 0xff, false);
+  // The kernel's uevent holds vendor, device, subsystem ids and class (the
+  // same pdev fields the single files print) in one read; fall back to the
+  // single files for whatever it lacks.
+  if (entries.Has("uevent")) {
+    if (auto ue = ReadAt(fd.get(), "uevent")) ParseUevent(*ue, dev);
+  }
+  if (!dev.vendor_id || !dev.product_id) {
+    dev.vendor_id = r.Hex<uint16_t>("vendor", 0xffff, true);
+    dev.product_id = r.Hex<uint16_t>("device", 0xffff, true);
+  }
+  if (!dev.subsystem_vendor_id || !dev.subsystem_product_id) {
+    dev.subsystem_vendor_id =
+        r.Hex<uint16_t>("subsystem_vendor", 0xffff, false);
+    dev.subsystem_product_id =
+        r.Hex<uint16_t>("subsystem_device", 0xffff, false);
+  }
+  if (!dev.class_code) {
+    dev.class_code = r.Hex<uint32_t>("class", 0xffffff, true);
+  }
 
   if (entries.Has("driver")) dev.driver = LinkBaseAt(fd.get(), "driver");
   if (auto o = r.Text("driver_override", false)) {
@@ -317,11 +361,15 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
       ::close(cfd);
       if (n >= 0x0f) {
         dev.header_type = hdr[0x0e] & 0x7f;
+        // Revision from the header we already hold (the "revision" file
+        // prints this same byte).
+        if (hdr[0] != 0xff || hdr[1] != 0xff) dev.revision = hdr[0x08];
       } else {
         r.Warn("config: short read (" + std::to_string(n) + " bytes)");
       }
     }
   }
+  if (!dev.revision) dev.revision = r.Hex<uint8_t>("revision", 0xff, false);
   if (entries.Has("net")) ReadNetdevs(fd.get(), dev);
   if (entries.Has("nvme")) ReadNvme(fd.get(), dev);
   ReadSriov(fd.get(), entries, r, dev);

@@ -203,6 +203,33 @@ TEST_F(DiscoveryTest, MalformedValuesLeaveFieldsUnknown) {
   EXPECT_EQ(d->product_id, 0x10d3);  // the rest still read
 }
 
+TEST_F(DiscoveryTest, UeventIdsWithFallbackToSingleFiles) {
+  struct Case {
+    const char* uevent;
+    uint16_t vendor, product, sub_vendor;
+    uint32_t class_code;
+  } cases[] = {
+      // uevent is read first (one file instead of five).
+      {"PCI_CLASS=10802\nPCI_ID=1B36:0010\nPCI_SUBSYS_ID=1AF4:1100\n",
+       0x1b36, 0x0010, 0x1af4, 0x010802},
+      // Malformed or missing keys: the single files decide.
+      {"PCI_CLASS=zz\nPCI_ID=8086\nPCI_SUBSYS_ID=:\n", 0x8086, 0x10d3,
+       0x8086, 0x020000},
+      {"", 0x8086, 0x10d3, 0x8086, 0x020000},
+  };
+  for (const Case& c : cases) {
+    tree_.WriteFile(b_.DevicePath("0000:01:00.0") + "/uevent", c.uevent);
+    Inventory inv = Run();
+    const PciDevice* d = inv.Find(A("0000:01:00.0"));
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->vendor_id, c.vendor) << c.uevent;
+    EXPECT_EQ(d->product_id, c.product) << c.uevent;
+    EXPECT_EQ(d->subsystem_vendor_id, c.sub_vendor) << c.uevent;
+    EXPECT_EQ(d->class_code, c.class_code) << c.uevent;
+    EXPECT_TRUE(d->warnings.empty()) << c.uevent;
+  }
+}
+
 TEST_F(DiscoveryTest, DriverOverrideAndGroupLink) {
   b_.SetAttr("0000:01:00.0", "driver_override", "vfio-pci\n");
   tree_.Symlink(b_.DevicePath("0000:03:00.1") + "/iommu_group",

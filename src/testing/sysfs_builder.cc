@@ -218,6 +218,15 @@ std::string SysfsBuilder::AddDeviceIn(
                 (spec.class_code >> 16) & 0xff, (spec.class_code >> 8) & 0xff,
                 spec.class_code & 0xff);
   tree_.WriteFile(d + "modalias", modalias);
+  char uevent[256];
+  std::snprintf(uevent, sizeof(uevent),
+                "%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\n"
+                "PCI_SLOT_NAME=%s\nMODALIAS=%s",
+                spec.driver ? ("DRIVER=" + *spec.driver + "\n").c_str() : "",
+                spec.class_code, spec.vendor, spec.device,
+                spec.subsystem_vendor, spec.subsystem_device, addr.c_str(),
+                modalias);
+  tree_.WriteFile(d + "uevent", uevent);
   if (spec.reset_method) {
     tree_.WriteFile(d + "reset_method", *spec.reset_method + "\n");
     tree_.WriteFile(d + "reset", "");
@@ -520,6 +529,16 @@ void SysfsBuilder::SetDriver(const std::string& address,
 void SysfsBuilder::SetAttr(const std::string& address, const std::string& file,
                            const std::optional<std::string>& content) {
   const std::string path = DevicePath(address) + "/" + file;
+  // Discovery prefers uevent for these; drop it so the file is what gets
+  // read.
+  for (const char* id : {"vendor", "device", "subsystem_vendor",
+                         "subsystem_device", "class"}) {
+    if (file == id) tree_.Remove(DevicePath(address) + "/uevent");
+  }
+  if (file == "revision") {
+    // And the config header for the revision.
+    tree_.Remove(DevicePath(address) + "/config");
+  }
   if (content) {
     tree_.WriteFile(path, *content);
   } else {

@@ -125,7 +125,9 @@ class SysfsBuilder {
   void SetDriver(const std::string& address,
                  const std::optional<std::string>& driver);
   // Overwrites one attribute file of an existing device (malformed-input
-  // tests), or removes it when |content| is nullopt.
+  // tests), or removes it when |content| is nullopt. Changing an id file
+  // (vendor, device, subsystem_*, class) also removes "uevent", and
+  // "revision" removes "config", because discovery reads those first.
   void SetAttr(const std::string& address, const std::string& file,
                const std::optional<std::string>& content);
 
