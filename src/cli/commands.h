@@ -37,6 +37,13 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err);
 
 RunFn SetupCheckCommand(CLI::App& sub);
+RunFn SetupClaimCommand(CLI::App& sub);
+RunFn SetupClaimsCommand(CLI::App& sub);
+RunFn SetupFitCommand(CLI::App& sub);
+RunFn SetupHistoryCommand(CLI::App& sub);
+RunFn SetupReconcileCommand(CLI::App& sub);
+RunFn SetupReleaseCommand(CLI::App& sub);
+RunFn SetupUsageCommand(CLI::App& sub);
 RunFn SetupDetachCommand(CLI::App& sub);
 RunFn SetupGroupsCommand(CLI::App& sub);
 RunFn SetupHotplugCommand(CLI::App& sub);
