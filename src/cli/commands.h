@@ -51,6 +51,10 @@ RunFn SetupReattachCommand(CLI::App& sub);
 RunFn SetupSriovCommand(CLI::App& sub);
 RunFn SetupVfioCheckCommand(CLI::App& sub);
 RunFn SetupApplyCommand(CLI::App& sub);
+RunFn SetupConfigCommand(CLI::App& sub);
+RunFn SetupExplainCommand(CLI::App& sub);
+RunFn SetupListCommand(CLI::App& sub);
+RunFn SetupShowCommand(CLI::App& sub);
 RunFn SetupVersionCommand(CLI::App& sub);
 RunFn SetupVmConfigCommand(CLI::App& sub);
 

@@ -1,0 +1,105 @@
+#include "cli/selection_view.h"
+
+#include <ostream>
+
+#include "cli/device_json.h"
+#include "cli/output.h"
+#include "core/discovery.h"
+
+namespace pcipass::cli {
+
+namespace {
+
+nlohmann::json Opt(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+nlohmann::json NonEmpty(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+}  // namespace
+
+Assessment SelectionView::AssessDevice(const PciDevice& dev) const {
+  AssessOptions options;
+  options.have_config = have_config;
+  options.vpd = vpd;
+  return Assess(inventory, dev, config.config.device_specs, options);
+}
+
+Result<SelectionView> LoadSelectionView(CommandContext& ctx) {
+  SelectionView view{ctx.host(), {}, {}, false, {}};
+  view.vpd = SysfsVpdSerial(view.host);
+  std::string path = ctx.ConfigPath();
+  if (!path.empty()) {
+    view.have_config = true;
+    view.config = LoadConfig(path, view.host);
+    // An invalid config is returned as is; callers report every error with
+    // ReportConfigErrors (exit 1).
+    if (!view.config.ok()) return view;
+  }
+  DiscoveryOptions opts;
+  opts.pci_ids_path = ctx.options().pci_ids;
+  Result<Inventory> inv = Discover(view.host, opts);
+  if (!inv.ok()) return inv.status();
+  view.inventory = std::move(*inv);
+  return view;
+}
+
+Result<const PciDevice*> FindDevice(const SelectionView& view,
+                                    const std::string& text) {
+  Result<PciAddress> addr = PciAddress::Parse(text);
+  if (!addr.ok()) return addr.status();
+  const PciDevice* dev = view.inventory.Find(*addr);
+  if (dev == nullptr) {
+    return Status::NotFound("no PCI device " + addr->ToString() +
+                            " on this host (see 'pcipass list')");
+  }
+  return dev;
+}
+
+nlohmann::json TagsJson(const TagMap& tags) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : tags) j[k] = Opt(v);
+  return j;
+}
+
+nlohmann::json ReasonsJson(const std::vector<Reason>& reasons) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Reason& r : reasons) {
+    j.push_back({{"code", r.code},
+                 {"severity", r.severity},
+                 {"message", r.message},
+                 {"fix", r.fix}});
+  }
+  return j;
+}
+
+nlohmann::json DeviceRowJson(const PciDevice& dev, const Assessment& a) {
+  nlohmann::json j = DeviceJson(dev);
+  j["allowed"] = a.allowed;
+  j["spec"] = NonEmpty(a.spec_where);
+  j["tags"] = TagsJson(a.tags);
+  j["assignable"] = a.assignable;
+  j["reasons"] = ReasonsJson(a.reasons);
+  return j;
+}
+
+int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
+  std::vector<Status> errors = load.errors;
+  if (ctx.json()) {
+    nlohmann::json j;
+    j["error"] = {{"code", "invalid_config"},
+                  {"message", "config " + load.config.path + " is invalid"}};
+    nlohmann::json list = nlohmann::json::array();
+    for (const Status& e : errors) list.push_back(e.message());
+    j["error"]["errors"] = list;
+    ctx.out() << j.dump(2) << "\n";
+  } else {
+    ctx.err() << "pcipass: config " << load.config.path << " is invalid:\n";
+    for (const Status& e : errors) ctx.err() << "  " << e.message() << "\n";
+    ctx.err() << "Run 'pcipass config check' after fixing it.\n";
+  }
+  return kExitRefused;
+}
+
+}  // namespace pcipass::cli
