@@ -42,6 +42,7 @@ nlohmann::ordered_json ToJson(const HostReport& r) {
                     {"vfio_devices", s.vfio_devices},
                     {"sriov_pfs", s.pfs},
                     {"sriov_vfs", s.vfs},
+                    {"bridges", s.bridges},
                     {"host_used", s.host_used}};
   } else {
     j["summary"] = nullptr;
@@ -69,8 +70,8 @@ void PrintText(const HostReport& r, const std::string& summary_error,
         << " IOMMU groups (" << s.viable_groups << " viable now";
     if (s.noiommu_groups > 0) out << ", " << s.noiommu_groups << " noiommu";
     out << "), " << s.vfio_devices << " on vfio-pci, " << s.pfs
-        << " SR-IOV PFs with " << s.vfs << " VFs, " << s.host_used
-        << " used by the host\n";
+        << " SR-IOV PFs with " << s.vfs << " VFs, " << s.bridges
+        << " bridges, " << s.host_used << " used by the host\n";
   } else {
     out << "summary: unavailable (" << summary_error << ")\n";
   }

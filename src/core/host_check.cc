@@ -628,7 +628,16 @@ HostSummary SummarizeInventory(const Inventory& inv) {
     if (d.driver && *d.driver == "vfio-pci") ++s.vfio_devices;
     if (d.type == DeviceType::kPf) ++s.pfs;
     if (d.type == DeviceType::kVf) ++s.vfs;
-    if (!d.host_use.empty()) ++s.host_used;
+    if (d.IsBridge()) {
+      ++s.bridges;
+      continue;
+    }
+    for (const HostUse& use : d.host_use) {
+      if (use.kind != "bridge") {
+        ++s.host_used;
+        break;
+      }
+    }
   }
   for (const auto& [id, g] : inv.groups()) {
     if (g.noiommu) {

@@ -50,7 +50,10 @@ struct HostSummary {
   int vfio_devices = 0;    // functions bound to vfio-pci
   int pfs = 0;             // SR-IOV physical functions
   int vfs = 0;             // SR-IOV virtual functions
-  int host_used = 0;       // functions the host depends on (host_use)
+  int bridges = 0;         // PCI bridges / root ports (never assigned)
+  // Functions the host depends on (host_use: netdev, storage, console);
+  // bridges are counted in |bridges|, not here.
+  int host_used = 0;
 };
 
 struct HostReport {

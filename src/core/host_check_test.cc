@@ -419,6 +419,11 @@ TEST(HostCheckTest, SummarizeInventory) {
   vf.driver = "vfio-pci";
   PciDevice nic;
   nic.address = *PciAddress::Parse("0000:01:00.0");
+  PciDevice port;  // a root port: counted as a bridge, not as host use
+  port.address = *PciAddress::Parse("0000:00:01.0");
+  port.class_code = 0x060400;
+  port.driver = "pcieport";
+  port.host_use.push_back({"bridge", "PCI bridge"});
   std::map<int, IommuGroup> groups;
   auto group = [&groups](int id, std::vector<PciAddress> members, bool viable,
                          bool noiommu) {
@@ -433,9 +438,10 @@ TEST(HostCheckTest, SummarizeInventory) {
   group(9, {pf.address}, false, false);
   group(12, {vf.address}, true, false);
   group(13, {}, false, true);
-  Inventory inv({nic, pf, vf}, groups, {});
+  Inventory inv({port, nic, pf, vf}, groups, {});
   HostSummary s = SummarizeInventory(inv);
-  EXPECT_EQ(s.devices, 3);
+  EXPECT_EQ(s.devices, 4);
+  EXPECT_EQ(s.bridges, 1);
   EXPECT_EQ(s.groups, 3);
   EXPECT_EQ(s.viable_groups, 2);
   EXPECT_EQ(s.noiommu_groups, 1);
