@@ -18,7 +18,17 @@ DeviceTable::DeviceTable(std::vector<DeviceRecord> devices) {
     PciAddress a = d.address;
     devices_.emplace(a, std::move(d));
   }
+  Reindex();
   Recompute("derived from relatives");
+}
+
+void DeviceTable::Reindex() {
+  children_.clear();
+  group_members_.clear();
+  for (const auto& [a, d] : devices_) {
+    if (d.parent_addr) children_[*d.parent_addr].push_back(a);
+    if (d.iommu_group) group_members_[*d.iommu_group].push_back(a);
+  }
 }
 
 const DeviceRecord* DeviceTable::Find(const PciAddress& addr) const {
@@ -39,9 +49,13 @@ bool DeviceTable::Held(const DeviceRecord& d) {
 std::string DeviceTable::DependencyReason(const DeviceRecord& d,
                                           const std::string* instance) const {
   if (d.dev_type == DeviceType::kPf) {
-    for (const auto& [a, other] : devices_) {
-      if (other.parent_addr == d.address && Held(other)) {
-        return "its VF " + a.ToString() + " is " + Describe(other);
+    auto kids = children_.find(d.address);
+    if (kids != children_.end()) {
+      for (const PciAddress& a : kids->second) {
+        const DeviceRecord& other = devices_.at(a);
+        if (Held(other)) {
+          return "its VF " + a.ToString() + " is " + Describe(other);
+        }
       }
     }
   }
@@ -52,7 +66,8 @@ std::string DeviceTable::DependencyReason(const DeviceRecord& d,
     }
   }
   if (d.iommu_group) {
-    for (const auto& [a, other] : devices_) {
+    for (const PciAddress& a : group_members_.at(*d.iommu_group)) {
+      const DeviceRecord& other = devices_.at(a);
       if (a == d.address || other.iommu_group != d.iommu_group) continue;
       if (instance && Held(other) && other.owner == *instance) continue;
       if (Held(other) || other.state == DeviceState::kReserved) {
@@ -116,9 +131,11 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
                                       Describe(d) + " instead of available");
   }
   *step = "dependency";
-  if (d.dev_type == DeviceType::kPf) {
-    for (const auto& [a, vf] : devices_) {
-      if (vf.parent_addr == d.address && Held(vf)) {
+  auto kids = children_.find(d.address);
+  if (d.dev_type == DeviceType::kPf && kids != children_.end()) {
+    for (const PciAddress& a : kids->second) {
+      const DeviceRecord& vf = devices_.at(a);
+      if (Held(vf)) {
         return Status::FailedPrecondition(
             "Not all Virtual Functions of PF " + addr + " are free: VF " +
             a.ToString() + " is " + Describe(vf));
@@ -331,6 +348,7 @@ Status DeviceTable::Add(DeviceRecord record, const std::string& why) {
   DeviceState from =
       it != devices_.end() ? DeviceState::kRemoved : DeviceState::kAvailable;
   devices_[a] = std::move(record);
+  Reindex();
   transitions_.push_back({a, from, DeviceState::kAvailable, {}, why});
   Recompute(why);
   return Status::Ok();
@@ -350,6 +368,7 @@ Status DeviceTable::UpdateIdentity(const DeviceRecord& seen) {
   d.numa_node = seen.numa_node;
   d.iommu_group = seen.iommu_group;
   d.driver = seen.driver;
+  Reindex();
   Recompute("identity of " + seen.address.ToString() + " changed");
   return Status::Ok();
 }

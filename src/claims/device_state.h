@@ -124,8 +124,13 @@ class DeviceTable {
   void Set(DeviceRecord& d, DeviceState to, std::optional<std::string> owner,
            std::string reason, const std::string& why);
   void Recompute(const std::string& why);
+  // Rebuilds children_ and group_members_ from devices_.
+  void Reindex();
 
   std::map<PciAddress, DeviceRecord> devices_;
+  // PF -> its VFs, IOMMU group -> members: keep the relative checks O(k).
+  std::map<PciAddress, std::vector<PciAddress>> children_;
+  std::map<int, std::vector<PciAddress>> group_members_;
   std::vector<Transition> transitions_;
 };
 
