@@ -17,13 +17,17 @@ G1=$(grp "$E1")
 GB=$(grp "$B1")
 note "E1=$E1 (group $G1) E2=$E2 bridge group $GB: $(group_members $GB)"
 
-phase "dry run changes nothing"
+phase "dry run changes nothing (vfio-pci not loaded yet)"
+rmmod vfio_pci 2>/dev/null
+check_not "vfio-pci unloaded for this test" test -d $P/drivers/vfio-pci
 expect_rc 0 "detach --dry-run" pcipass $S detach "$E1" --dry-run
 show_out
-check_contains "plan writes driver_override first" \
-  "echo vfio-pci > /sys/bus/pci/devices/$E1/driver_override" "$(head -2 $OUT_FILE)"
+check_contains "plan writes driver_override first (after the module load)" \
+  "echo vfio-pci > /sys/bus/pci/devices/$E1/driver_override" "$(head -3 $OUT_FILE)"
 check_contains "plan unbinds" "$E1/driver/unbind" "$(cat $OUT_FILE)"
 check_contains "plan probes" "drivers_probe" "$(cat $OUT_FILE)"
+check_contains "plan loads vfio-pci" "modprobe vfio-pci" "$(cat $OUT_FILE)"
+check_not "dry run did not load it" test -d $P/drivers/vfio-pci
 check_eq "kernel: still e1000e" e1000e "$(drv $E1)"
 check_eq "kernel: override untouched" "(null)" "$(cat $P/devices/$E1/driver_override)"
 check_not "no state written" test -e /tmp/state
@@ -32,6 +36,8 @@ phase "detach and reattach an e1000e"
 expect_rc 0 "detach" pcipass $S detach "$E1" --json
 show_out
 check_eq "reported changed" "$E1" "$(jget '.changed[0]')"
+check_eq "first write is the module load" modprobe "$(jget '.writes[0].path')"
+check "modprobe loaded vfio-pci" test -d $P/drivers/vfio-pci
 check_eq "kernel: driver is vfio-pci" vfio-pci "$(drv $E1)"
 check_eq "kernel: override kept" vfio-pci "$(cat $P/devices/$E1/driver_override)"
 check "/dev/vfio/$G1 appeared" test -c /dev/vfio/$G1
