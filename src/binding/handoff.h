@@ -26,7 +26,11 @@
 // device already changed is restored and the report says what happened. If
 // the process dies between steps, the next Detach/Reattach (or
 // RecoverJournal) rolls the unfinished operation back. Concurrent pcipass
-// processes serialise on flock(<state>/lock).
+// processes serialise on flock(<state>/lock), which Detach, Reattach and
+// SetNumVfs take themselves (not with dry_run): a caller must not hold a
+// flock on that same file when calling them, because two open()s of one
+// file conflict even within one process (use another lock file, e.g. the
+// ledger's own).
 #ifndef PCIPASS_BINDING_HANDOFF_H_
 #define PCIPASS_BINDING_HANDOFF_H_
 
