@@ -1,6 +1,9 @@
 #include "binding/sriov.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 
@@ -17,6 +20,18 @@ std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
+}
+
+// True when another process holds /dev/vfio/<group> (one open at a time:
+// EBUSY).
+bool GroupHeldOpen(const HostRoot& host, int group) {
+  const std::string node = host.VfioGroupNode(group).string();
+  int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
+  }
+  return errno == EBUSY;
 }
 
 }  // namespace
@@ -98,10 +113,18 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
   if (count_changes && report.before > 0) {
     // Every current VF is destroyed, even when the count grows.
     std::vector<std::string> busy;
+    // With the PF on vfio-pci the kernel itself puts every VF on vfio-pci,
+    // so that alone does not mean "detached for a VM"; an open group does.
+    const bool pf_on_vfio =
+        sysfs::LinkBasename(dir / "driver") == std::string("vfio-pci");
     for (const VfInfo& vf : ListVfs(host, pf)) {
-      if (vf.driver == "vfio-pci") {
+      if (vf.driver == "vfio-pci" && !pf_on_vfio) {
         busy.push_back(vf.address.ToString() + " (on vfio-pci)");
-      } else if (opts.claimed_by) {
+      } else if (vf.driver == "vfio-pci" && vf.iommu_group && !opts.dry_run &&
+                 GroupHeldOpen(host, *vf.iommu_group)) {
+        busy.push_back(vf.address.ToString() + " (open by a VFIO user)");
+      }
+      if (opts.claimed_by) {
         if (auto who = opts.claimed_by(vf.address)) {
           busy.push_back(vf.address.ToString() + " (claimed by " + *who +
                          ")");

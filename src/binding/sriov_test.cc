@@ -177,6 +177,12 @@ TEST_F(SriovTest, PfOnVfioPciEnablesSriovParameter) {
             "Y");
   ASSERT_EQ(r->vfs.size(), 1u);
   EXPECT_EQ(r->vfs[0].driver, "vfio-pci") << "captured by vfio-pci";
+  // Those VFs are on vfio-pci because the PF is: removing them is allowed
+  // (nobody holds their groups).
+  opts_.numvfs = 0;
+  auto zero = SetNumVfs(tree_.host(), k, pf_, opts_);
+  ASSERT_TRUE(zero.ok()) << zero.status().ToString();
+  EXPECT_EQ(Attr("sriov_numvfs"), "0");
 }
 
 TEST_F(SriovTest, DryRunWritesNothing) {

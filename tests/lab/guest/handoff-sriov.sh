@@ -2,7 +2,8 @@
 # handoff-sriov.sh - pcipass sriov and apply on the real kernel: NVMe VFs
 # are created with autoprobe off, a VF is detached to vfio-pci (a VMM can
 # open it), a count change is refused while it is, goes through 0 once it
-# is back, ERANGE is explained, VFs are removed; then the [host] desired
+# is back, ERANGE is explained, VFs are removed, a PF on vfio-pci gets
+# enable_sriov; then the [host] desired
 # state is applied (--dry-run changes nothing, the first run does it all,
 # the second finds nothing to do).
 . /lab/lib.sh
@@ -61,6 +62,21 @@ check_eq "kernel: 3 VFs" 3 "$(cat $P/devices/$PF/sriov_numvfs)"
 expect_rc 0 "remove all" pcipass $S sriov "$PF" --numvfs 0
 check_eq "kernel: 0 VFs" 0 "$(cat $P/devices/$PF/sriov_numvfs)"
 check_not "virtfn0 gone" test -e $P/devices/$PF/virtfn0
+
+phase "sriov with the PF itself on vfio-pci (enable_sriov)"
+expect_rc 0 "detach the PF (no VFs now)" pcipass $S detach "$PF"
+check_eq "kernel: PF on vfio-pci" vfio-pci "$(drv $PF)"
+expect_rc 0 "1 VF on a vfio-pci PF" pcipass $S sriov "$PF" --numvfs 1
+show_out
+check_eq "kernel: enable_sriov=Y written" Y "$(cat /sys/module/vfio_pci/parameters/enable_sriov)"
+check_eq "kernel: 1 VF" 1 "$(cat $P/devices/$PF/sriov_numvfs)"
+check_eq "kernel: the VF was captured by vfio-pci" vfio-pci "$(drv ${PF%.0}.1)"
+check_contains "note explains the VF token" "VF token" "$(cat $OUT_FILE)"
+expect_rc 0 "remove it (not held by anyone)" pcipass $S sriov "$PF" --numvfs 0
+check_eq "kernel: 0 VFs" 0 "$(cat $P/devices/$PF/sriov_numvfs)"
+expect_rc 0 "reattach the PF" pcipass $S reattach "$PF"
+check_eq "kernel: PF back on nvme" nvme "$(drv $PF)"
+w N /sys/module/vfio_pci/parameters/enable_sriov
 
 phase "apply the [host] desired state"
 cat >/tmp/pcipass.conf <<CONF
