@@ -9,7 +9,8 @@
 # (2 sockets, 8 GPUs, 16 SR-IOV PFs x 256 VFs, NVMe, shared bridge groups)
 # and removed at the end. Each command runs RUNS times (default 7) after
 # one warm-up run; the script prints min and median wall time in ms, and
-# uses hyperfine instead when it is installed.
+# uses hyperfine instead when it is installed. BENCH_HOST=DIR reuses DIR/host
+# instead of generating a new tree.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -21,9 +22,15 @@ for b in "$pcipass" "$fixture"; do
 done
 command -v lspci >/dev/null || { echo "lspci missing (apt install pciutils)" >&2; exit 2; }
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/pcipass-bench-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-"$fixture" "$dir/host" --sriov-pfs 16 --vfs-per-pf 256 >&2
+if [ -n "${BENCH_HOST:-}" ]; then
+  # Reuse a tree made earlier by pcipass-fixture (generation takes minutes
+  # on a slow disk): BENCH_HOST=DIR where DIR/host exists.
+  dir=$BENCH_HOST
+else
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/pcipass-bench-XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
+  "$fixture" "$dir/host" --sriov-pfs 16 --vfs-per-pf 256 >&2
+fi
 
 # `list` is the select engineer's command; fall back to `groups` (which
 # also runs full discovery) if this build does not have it yet.
@@ -32,8 +39,8 @@ if ! "$pcipass" --root "$dir/host" list --json >/dev/null 2>&1; then
   echo "note: 'pcipass list' unavailable in this build; timing 'groups'" >&2
   verb=groups
 fi
-n_pcipass=$("$pcipass" --root "$dir/host" list --json 2>/dev/null |
-  grep -c '"address"' || true)
+n_pcipass=$("$pcipass" --root "$dir/host" "$verb" --json 2>/dev/null |
+  grep -c '"dev_type"' || true)
 n_lspci=$(lspci -D -nn -k -vmm -A linux-sysfs \
   -O sysfs.path="$dir/host/sys/bus/pci" 2>/dev/null | grep -c '^Slot:')
 echo "functions: pcipass=$n_pcipass lspci=$n_lspci" >&2

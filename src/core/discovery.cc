@@ -433,7 +433,6 @@ std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
   if (!fd.ok()) return std::nullopt;
   IommuGroup g;
   g.id = id;
-  Entries entries(ListAt(fd.get(), "."));
   for (const std::string& m : ListAt(fd.get(), "devices")) {
     auto a = PciAddress::Parse(m);
     if (a.ok()) {
@@ -443,13 +442,14 @@ std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
     }
   }
   std::sort(g.members.begin(), g.members.end());
-  if (entries.Has("type")) g.type = ReadAt(fd.get(), "type");
-  if (entries.Has("reserved_regions")) {
-    g.has_direct_region = internal::HasDirectRegion(
-        ReadAt(fd.get(), "reserved_regions").value_or(""));
+  // Three small files; a failed open of an absent one ("name" usually) is
+  // cheaper than listing the directory first.
+  g.type = ReadAt(fd.get(), "type");
+  if (auto rr = ReadAt(fd.get(), "reserved_regions")) {
+    g.has_direct_region = internal::HasDirectRegion(*rr);
   }
-  if (entries.Has("name")) {
-    g.noiommu = ReadAt(fd.get(), "name").value_or("") == "vfio-noiommu";
+  if (auto name = ReadAt(fd.get(), "name")) {
+    g.noiommu = *name == "vfio-noiommu";
   }
   return g;
 }
