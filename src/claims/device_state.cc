@@ -349,7 +349,11 @@ Status DeviceTable::Add(DeviceRecord record, const std::string& why) {
       it != devices_.end() ? DeviceState::kRemoved : DeviceState::kAvailable;
   devices_[a] = std::move(record);
   Reindex();
-  transitions_.push_back({a, from, DeviceState::kAvailable, {}, why});
+  // A new device has no previous state; the caller records its arrival
+  // (reconcile's "added" drift). A reappearing one leaves `removed`.
+  if (from == DeviceState::kRemoved) {
+    transitions_.push_back({a, from, DeviceState::kAvailable, {}, why});
+  }
   Recompute(why);
   return Status::Ok();
 }
