@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/kernel_module.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -154,86 +155,21 @@ constexpr std::string_view kGrubHow =
     " (Debian: edit GRUB_CMDLINE_LINUX in /etc/default/grub, run "
     "update-grub, reboot)";
 
-// Module state: loaded (sysfs), built in, installed (modules.dep), absent.
-enum class ModState { kLoaded, kBuiltin, kAvailable, kAbsent };
-
-// Does a line of modules.dep / modules.builtin name module |mod|
-// ("vfio_pci" matches ".../vfio-pci.ko" and ".../vfio_pci.ko.xz")?
-bool ModuleListHas(const std::string& list, std::string mod) {
-  std::istringstream in(list);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::string path = line.substr(0, line.find(':'));
-    size_t slash = path.rfind('/');
-    std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1);
-    size_t ko = base.find(".ko");
-    if (ko == std::string::npos) continue;
-    base.resize(ko);
-    std::replace(base.begin(), base.end(), '-', '_');
-    if (base == mod) return true;
-  }
-  return false;
-}
-
-struct ModuleInfo {
-  ModState state = ModState::kAbsent;
-  std::string detail;
-};
-
-ModuleInfo ProbeModule(const HostRoot& host, const Facts& f,
-                       const std::string& mod, bool loaded,
-                       const std::string& loaded_evidence) {
-  ModuleInfo m;
-  if (loaded) {
-    m.state = ModState::kLoaded;
-    m.detail = mod + " is loaded (" + loaded_evidence + ")";
-    return m;
-  }
-  if (f.kernel_release.empty()) {
-    m.detail = mod + " is not loaded, and the kernel release is unknown (" +
-               host.Proc("sys/kernel/osrelease").string() +
-               " unreadable), so its module files cannot be looked up";
-    return m;
-  }
-  fs::path dir = host.Path("lib/modules/" + f.kernel_release);
-  if (auto builtin = sysfs::ReadOptional(dir / "modules.builtin");
-      builtin && ModuleListHas(*builtin, mod)) {
-    m.state = ModState::kBuiltin;
-    m.detail = mod + " is built into kernel " + f.kernel_release + " (" +
-               (dir / "modules.builtin").string() + ")";
-    return m;
-  }
-  if (auto dep = sysfs::ReadOptional(dir / "modules.dep");
-      dep && ModuleListHas(*dep, mod)) {
-    m.state = ModState::kAvailable;
-    m.detail = mod + " is not loaded but is installed for kernel " +
-               f.kernel_release + " (" + (dir / "modules.dep").string() + ")";
-    return m;
-  }
-  m.detail = mod + " is not loaded and not available for kernel " +
-             f.kernel_release + " (" +
-             (sysfs::Exists(dir) ? "not in " + (dir / "modules.dep").string() +
-                                       " or modules.builtin"
-                                 : dir.string() + " does not exist") +
-             ")";
-  return m;
-}
-
-HostCheck ModuleCheck(const std::string& id, const ModuleInfo& m,
+HostCheck ModuleCheck(const std::string& id, const ModuleStatus& m,
                       const std::string& modprobe_name) {
   HostCheck c{id, CheckState::kPass, m.detail, ""};
   switch (m.state) {
-    case ModState::kLoaded:
-    case ModState::kBuiltin:
+    case ModuleState::kLoaded:
+    case ModuleState::kBuiltin:
       break;
-    case ModState::kAvailable:
+    case ModuleState::kAvailable:
       c.status = CheckState::kWarn;
       c.fix = "modprobe " + modprobe_name +
               " (pcipass detach loads it when needed); to load it at boot: "
               "echo " + modprobe_name + " > /etc/modules-load.d/" +
               modprobe_name + ".conf";
       break;
-    case ModState::kAbsent:
+    case ModuleState::kAbsent:
       c.status = CheckState::kFail;
       c.fix = "install the modules of the running kernel (Debian: apt-get "
               "install linux-image-$(uname -r)) or boot a kernel built with "
@@ -437,17 +373,17 @@ HostReport CheckHost(const HostRoot& host) {
 
   // --- vfio modules
   const std::string vfio_pci_dir = host.PciDriverDir("vfio-pci").string();
-  ModuleInfo vfio = ProbeModule(
-      host, f, "vfio",
+  ModuleStatus vfio = ProbeKernelModule(
+      host, f.kernel_release, "vfio",
       sysfs::Exists(host.ModuleDir("vfio")) ||
           sysfs::Exists(host.VfioContainerNode()),
       host.ModuleDir("vfio").string());
-  ModuleInfo vfio_pci = ProbeModule(
-      host, f, "vfio_pci",
+  ModuleStatus vfio_pci = ProbeKernelModule(
+      host, f.kernel_release, "vfio_pci",
       sysfs::Exists(host.PciDriverDir("vfio-pci")),
       vfio_pci_dir + " exists");
-  ModuleInfo type1 = ProbeModule(
-      host, f, "vfio_iommu_type1",
+  ModuleStatus type1 = ProbeKernelModule(
+      host, f.kernel_release, "vfio_iommu_type1",
       sysfs::Exists(host.ModuleDir("vfio_iommu_type1")),
       host.ModuleDir("vfio_iommu_type1").string());
   r.checks.push_back(ModuleCheck("vfio", vfio, "vfio"));
@@ -463,8 +399,8 @@ HostReport CheckHost(const HostRoot& host) {
     add("vfio_container", CheckState::kPass,
         container + " is missing, but " + host.Dev("iommu").string() +
             " (iommufd) exists: use QEMU's iommufd backend");
-  } else if (vfio.state == ModState::kLoaded ||
-             vfio.state == ModState::kBuiltin) {
+  } else if (vfio.state == ModuleState::kLoaded ||
+             vfio.state == ModuleState::kBuiltin) {
     add("vfio_container", CheckState::kFail,
         container + " is missing although vfio is present",
         "check that devtmpfs is mounted on dev and that the kernel has "
