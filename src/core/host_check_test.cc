@@ -276,6 +276,33 @@ std::vector<Case> Cases() {
        {},
        {},
        {{"vfio_pci", "built into kernel"}}},
+      {"iommufd_without_container_node",
+       [](const FixtureTree& t) {
+         LabIntel(t);
+         t.Remove("dev/vfio");
+         t.WriteFile("dev/iommu", "");
+       },
+       true,
+       {{"vfio_container", S::kPass}},
+       {},
+       {},
+       {{"vfio_container", "(iommufd) exists"}}},
+      {"compressed_modules_count_as_installed",
+       [](const FixtureTree& t) {
+         LabIntel(t);
+         VfioUnloaded(t);
+         t.WriteFile(std::string("lib/modules/") + kKernel + "/modules.dep",
+                     "kernel/drivers/vfio/vfio.ko.xz:\n"
+                     "kernel/drivers/vfio/vfio_iommu_type1.ko.zst: x\n"
+                     "kernel/drivers/vfio/pci/vfio-pci.ko.gz: x\n");
+       },
+       true,
+       {{"vfio", S::kWarn},
+        {"vfio_pci", S::kWarn},
+        {"vfio_iommu_type1", S::kWarn}},
+       {},
+       {},
+       {}},
       {"vfio_absent",
        [](const FixtureTree& t) {
          LabIntel(t);
