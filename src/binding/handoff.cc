@@ -141,7 +141,7 @@ class Executor {
   // Puts |rec.address| back to its recorded driver and override. Reads the
   // live state first, so it is a no-op on a device already there and safe
   // to repeat after a crash at any step.
-  Status Restore(const DeviceRecord& rec) {
+  Status Restore(const HandOffRecord& rec) {
     const PciAddress& a = rec.address;
     if (!sysfs::Exists(host_.PciDeviceDir(a))) {
       report_->notes.push_back(a.ToString() +

@@ -72,15 +72,15 @@ std::optional<std::string> GetOptString(const json& j, const char* key) {
   return it->get<std::string>();
 }
 
-json RecordToJson(const DeviceRecord& r) {
+json RecordToJson(const HandOffRecord& r) {
   return json{{"address", r.address.ToString()},
               {"original_driver", OptString(r.original_driver)},
               {"previous_override", OptString(r.previous_override)}};
 }
 
 // Throws nlohmann exceptions on bad shape; callers catch.
-DeviceRecord RecordFromJson(const json& j) {
-  DeviceRecord r;
+HandOffRecord RecordFromJson(const json& j) {
+  HandOffRecord r;
   auto addr = PciAddress::Parse(j.at("address").get<std::string>());
   if (!addr.ok()) throw std::runtime_error(addr.status().message());
   r.address = *addr;
@@ -211,24 +211,24 @@ Status ClearJournal(const std::string& state_dir) {
   return Status::Ok();
 }
 
-Status SaveRecord(const std::string& state_dir, const DeviceRecord& record) {
+Status SaveRecord(const std::string& state_dir, const HandOffRecord& record) {
   const fs::path path = RecordPath(state_dir, record.address);
   PCIPASS_RETURN_IF_ERROR(MakeDirs(path.parent_path().string()));
   return WriteFileAtomic(path, RecordToJson(record).dump(2) + "\n");
 }
 
-Result<std::optional<DeviceRecord>> LoadRecord(const std::string& state_dir,
+Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
                                                const PciAddress& address) {
   const fs::path path = RecordPath(state_dir, address);
   auto text = sysfs::ReadText(path);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
-      return std::optional<DeviceRecord>();
+      return std::optional<HandOffRecord>();
     }
     return text.status();
   }
   try {
-    return std::optional<DeviceRecord>(RecordFromJson(json::parse(*text)));
+    return std::optional<HandOffRecord>(RecordFromJson(json::parse(*text)));
   } catch (const std::exception& e) {
     return Status::DataLoss("device record " + path.string() +
                             " is corrupt (" + e.what() + ")");

@@ -45,7 +45,7 @@ class StateLock {
 };
 
 // The state of one device before pcipass touched it.
-struct DeviceRecord {
+struct HandOffRecord {
   PciAddress address;
   std::optional<std::string> original_driver;    // nullopt: was unbound
   std::optional<std::string> previous_override;  // nullopt: was "(null)"
@@ -61,7 +61,7 @@ enum class JournalStep {
 std::string_view JournalStepName(JournalStep step);
 
 struct JournalDevice {
-  DeviceRecord record;
+  HandOffRecord record;
   JournalStep step = JournalStep::kPending;
 };
 
@@ -87,9 +87,9 @@ Status ClearJournal(const std::string& state_dir);
 
 // Records are written once, at the first detach: a later detach of a device
 // already on vfio-pci must not overwrite the true original driver.
-Status SaveRecord(const std::string& state_dir, const DeviceRecord& record);
+Status SaveRecord(const std::string& state_dir, const HandOffRecord& record);
 // nullopt if no record; DataLoss if the record is corrupt.
-Result<std::optional<DeviceRecord>> LoadRecord(const std::string& state_dir,
+Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
                                                const PciAddress& address);
 Status RemoveRecord(const std::string& state_dir, const PciAddress& address);
 
