@@ -24,7 +24,7 @@ HostSnapshot MakeHost(int pfs, int vfs_per_pf, int gpus) {
   int group = 1;
   auto add = [&](const std::string& addr, uint16_t product, DeviceType t,
                  std::optional<std::string> parent, int numa) {
-    DeviceRecord d;
+    LedgerDevice d;
     d.address = A(addr);
     d.vendor_id = product == 0x20b0 ? 0x10de : 0x8086;
     d.product_id = product;
@@ -70,7 +70,7 @@ void BM_FitOneRequest(benchmark::State& state) {
   host.tags = snap.tags;
   host.topology = snap.topology;
   int i = 0;
-  for (const DeviceRecord& d : snap.devices) {
+  for (const LedgerDevice& d : snap.devices) {
     if (d.dev_type == DeviceType::kVf && i++ % 4 == 0) {
       (void)host.table.Allocate(d.address, "vm-x", "");
     }

@@ -5,7 +5,7 @@
 namespace pcipass::claims {
 namespace {
 
-std::string Describe(const DeviceRecord& d) {
+std::string Describe(const LedgerDevice& d) {
   std::string s(DeviceStateName(d.state));
   if (d.owner) s += " by " + *d.owner;
   return s;
@@ -13,8 +13,8 @@ std::string Describe(const DeviceRecord& d) {
 
 }  // namespace
 
-DeviceTable::DeviceTable(std::vector<DeviceRecord> devices) {
-  for (DeviceRecord& d : devices) {
+DeviceTable::DeviceTable(std::vector<LedgerDevice> devices) {
+  for (LedgerDevice& d : devices) {
     PciAddress a = d.address;
     devices_.emplace(a, std::move(d));
   }
@@ -31,7 +31,7 @@ void DeviceTable::Reindex() {
   }
 }
 
-const DeviceRecord* DeviceTable::Find(const PciAddress& addr) const {
+const LedgerDevice* DeviceTable::Find(const PciAddress& addr) const {
   auto it = devices_.find(addr);
   return it == devices_.end() ? nullptr : &it->second;
 }
@@ -40,19 +40,19 @@ std::vector<Transition> DeviceTable::TakeTransitions() {
   return std::exchange(transitions_, {});
 }
 
-bool DeviceTable::Held(const DeviceRecord& d) {
+bool DeviceTable::Held(const LedgerDevice& d) {
   return d.state == DeviceState::kClaimed ||
          d.state == DeviceState::kAllocated ||
          (d.state == DeviceState::kRemoved && d.owner.has_value());
 }
 
-std::string DeviceTable::DependencyReason(const DeviceRecord& d,
+std::string DeviceTable::DependencyReason(const LedgerDevice& d,
                                           const std::string* instance) const {
   if (d.dev_type == DeviceType::kPf) {
     auto kids = children_.find(d.address);
     if (kids != children_.end()) {
       for (const PciAddress& a : kids->second) {
-        const DeviceRecord& other = devices_.at(a);
+        const LedgerDevice& other = devices_.at(a);
         if (Held(other)) {
           return "its VF " + a.ToString() + " is " + Describe(other);
         }
@@ -60,14 +60,14 @@ std::string DeviceTable::DependencyReason(const DeviceRecord& d,
     }
   }
   if (d.parent_addr) {
-    const DeviceRecord* pf = Find(*d.parent_addr);
+    const LedgerDevice* pf = Find(*d.parent_addr);
     if (pf && Held(*pf)) {
       return "its PF " + pf->address.ToString() + " is " + Describe(*pf);
     }
   }
   if (d.iommu_group) {
     for (const PciAddress& a : group_members_.at(*d.iommu_group)) {
-      const DeviceRecord& other = devices_.at(a);
+      const LedgerDevice& other = devices_.at(a);
       if (a == d.address || other.iommu_group != d.iommu_group) continue;
       if (instance && Held(other) && other.owner == *instance) continue;
       if (Held(other) || other.state == DeviceState::kReserved) {
@@ -79,7 +79,7 @@ std::string DeviceTable::DependencyReason(const DeviceRecord& d,
   return "";
 }
 
-void DeviceTable::Set(DeviceRecord& d, DeviceState to,
+void DeviceTable::Set(LedgerDevice& d, DeviceState to,
                       std::optional<std::string> owner, std::string reason,
                       const std::string& why) {
   if (d.state == to && d.owner == owner && d.reason == reason) return;
@@ -116,13 +116,13 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
                                   std::string* step) const {
   std::string ignored;
   if (!step) step = &ignored;
-  const DeviceRecord* found = Find(address);
+  const LedgerDevice* found = Find(address);
   if (!found) {
     *step = "in_use";
     return Status::NotFound("PCI device " + address.ToString() +
                             " is not in the ledger");
   }
-  const DeviceRecord& d = *found;
+  const LedgerDevice& d = *found;
   const std::string addr = d.address.ToString();
   if (d.state != DeviceState::kAvailable &&
       d.state != DeviceState::kUnavailable) {
@@ -134,7 +134,7 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
   auto kids = children_.find(d.address);
   if (d.dev_type == DeviceType::kPf && kids != children_.end()) {
     for (const PciAddress& a : kids->second) {
-      const DeviceRecord& vf = devices_.at(a);
+      const LedgerDevice& vf = devices_.at(a);
       if (Held(vf)) {
         return Status::FailedPrecondition(
             "Not all Virtual Functions of PF " + addr + " are free: VF " +
@@ -143,7 +143,7 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
     }
   }
   if (d.parent_addr) {
-    const DeviceRecord* pf = Find(*d.parent_addr);
+    const LedgerDevice* pf = Find(*d.parent_addr);
     // A PF the host uses (its netdev is up) may still lend its VFs: that
     // is the usual SR-IOV set-up. A held or vanished PF may not.
     if (pf && (Held(*pf) || pf->state == DeviceState::kRemoved)) {
@@ -184,7 +184,7 @@ Status DeviceTable::Allocate(const PciAddress& addr,
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (d.state == DeviceState::kClaimed ||
       d.state == DeviceState::kAllocated) {
     if (d.owner != instance) {
@@ -208,7 +208,7 @@ Status DeviceTable::Free(const PciAddress& addr, const std::string& instance,
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (Held(d) && d.owner != instance) {
     return Status::Conflict("PCI device " + addr.ToString() +
                             " is owned by " + *d.owner + " instead of " +
@@ -245,7 +245,7 @@ Status DeviceTable::Remove(const PciAddress& addr, const std::string& why) {
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (Held(d)) {
     if (d.state == DeviceState::kRemoved) {
       return Status::Conflict("PCI device " + addr.ToString() +
@@ -268,7 +268,7 @@ Status DeviceTable::Vanish(const PciAddress& addr, const std::string& why) {
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (d.state == DeviceState::kClaimed ||
       d.state == DeviceState::kAllocated) {
     std::string owner = *d.owner;
@@ -289,7 +289,7 @@ Status DeviceTable::Reserve(const PciAddress& addr, const std::string& why) {
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (d.state == DeviceState::kReserved) {
     d.reason = why;
     return Status::Ok();
@@ -311,7 +311,7 @@ Status DeviceTable::Unreserve(const PciAddress& addr, const std::string& why) {
     return Status::NotFound("PCI device " + addr.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   if (d.state != DeviceState::kReserved) {
     return Status::FailedPrecondition("PCI device " + addr.ToString() +
                                       " is " + Describe(d) +
@@ -325,10 +325,10 @@ Status DeviceTable::Unreserve(const PciAddress& addr, const std::string& why) {
   return Status::Ok();
 }
 
-Status DeviceTable::Add(DeviceRecord record, const std::string& why) {
+Status DeviceTable::Add(LedgerDevice record, const std::string& why) {
   auto it = devices_.find(record.address);
   if (it != devices_.end()) {
-    DeviceRecord& d = it->second;
+    LedgerDevice& d = it->second;
     if (d.state != DeviceState::kRemoved) {
       return Status::AlreadyExists("PCI device " +
                                    record.address.ToString() +
@@ -358,13 +358,13 @@ Status DeviceTable::Add(DeviceRecord record, const std::string& why) {
   return Status::Ok();
 }
 
-Status DeviceTable::UpdateIdentity(const DeviceRecord& seen) {
+Status DeviceTable::UpdateIdentity(const LedgerDevice& seen) {
   auto it = devices_.find(seen.address);
   if (it == devices_.end()) {
     return Status::NotFound("PCI device " + seen.address.ToString() +
                             " is not in the ledger");
   }
-  DeviceRecord& d = it->second;
+  LedgerDevice& d = it->second;
   d.vendor_id = seen.vendor_id;
   d.product_id = seen.product_id;
   d.dev_type = seen.dev_type;

@@ -51,12 +51,12 @@ class DeviceTable {
   DeviceTable() = default;
   // Takes the ledger's devices and derives available/unavailable at once
   // (transitions of that first derivation are recorded too).
-  explicit DeviceTable(std::vector<DeviceRecord> devices);
+  explicit DeviceTable(std::vector<LedgerDevice> devices);
 
-  const std::map<PciAddress, DeviceRecord>& devices() const {
+  const std::map<PciAddress, LedgerDevice>& devices() const {
     return devices_;
   }
-  const DeviceRecord* Find(const PciAddress& addr) const;
+  const LedgerDevice* Find(const PciAddress& addr) const;
   // The changes made since construction or the last TakeTransitions().
   std::vector<Transition> TakeTransitions();
   const std::vector<Transition>& transitions() const { return transitions_; }
@@ -98,14 +98,14 @@ class DeviceTable {
   // back an unowned removed device that reappeared. AlreadyExists if it is
   // present and not removed; FailedPrecondition if it is removed but still
   // owned (the instance must release it first).
-  Status Add(DeviceRecord record, const std::string& why);
+  Status Add(LedgerDevice record, const std::string& why);
   // Replaces the identity fields (ids, type, parent, NUMA, group, driver)
   // of a present device; state and owner are kept.
-  Status UpdateIdentity(const DeviceRecord& seen);
+  Status UpdateIdentity(const LedgerDevice& seen);
 
   // Whether an instance holds |d| (claimed, allocated, or removed with an
   // owner).
-  static bool Held(const DeviceRecord& d);
+  static bool Held(const LedgerDevice& d);
 
   // Whether |instance| could claim |addr| now: OK, or FailedPrecondition
   // with the Claim messages above. |step| (if given) receives the kind of
@@ -119,15 +119,15 @@ class DeviceTable {
  private:
   // Why |d| must be unavailable now, or "" if it may be available. Group
   // mates held by |instance| (if given) are ignored.
-  std::string DependencyReason(const DeviceRecord& d,
+  std::string DependencyReason(const LedgerDevice& d,
                                const std::string* instance = nullptr) const;
-  void Set(DeviceRecord& d, DeviceState to, std::optional<std::string> owner,
+  void Set(LedgerDevice& d, DeviceState to, std::optional<std::string> owner,
            std::string reason, const std::string& why);
   void Recompute(const std::string& why);
   // Rebuilds children_ and group_members_ from devices_.
   void Reindex();
 
-  std::map<PciAddress, DeviceRecord> devices_;
+  std::map<PciAddress, LedgerDevice> devices_;
   // PF -> its VFs, IOMMU group -> members: keep the relative checks O(k).
   std::map<PciAddress, std::vector<PciAddress>> children_;
   std::map<int, std::vector<PciAddress>> group_members_;

@@ -9,10 +9,10 @@ namespace {
 
 PciAddress A(const char* s) { return *PciAddress::Parse(s); }
 
-DeviceRecord Rec(const char* addr, DeviceType type,
+LedgerDevice Rec(const char* addr, DeviceType type,
                  std::optional<const char*> parent = std::nullopt,
                  std::optional<int> group = std::nullopt) {
-  DeviceRecord d;
+  LedgerDevice d;
   d.address = A(addr);
   d.vendor_id = 0x8086;
   d.product_id = type == DeviceType::kPf ? 0x1528 : 0x1515;
@@ -24,7 +24,7 @@ DeviceRecord Rec(const char* addr, DeviceType type,
 
 // One PF 0000:0a:00.0 with four VFs .1-.4 (each in its own group).
 DeviceTable PfWithVfs() {
-  std::vector<DeviceRecord> v = {Rec("0000:0a:00.0", DeviceType::kPf, {}, 10)};
+  std::vector<LedgerDevice> v = {Rec("0000:0a:00.0", DeviceType::kPf, {}, 10)};
   for (int i = 1; i <= 4; ++i) {
     std::string a = "0000:0a:00." + std::to_string(i);
     v.push_back(Rec(a.c_str(), DeviceType::kVf, "0000:0a:00.0", 10 + i));
@@ -75,7 +75,7 @@ TEST(DeviceTableTest, Row53InconsistentChildrenAreRepaired) {
   // Children stored "unavailable" under an available parent (bug 1969496):
   // derivation repairs them, the PF claim succeeds, and after free every
   // child is available again.
-  std::vector<DeviceRecord> v = {Rec("0000:0a:00.0", DeviceType::kPf)};
+  std::vector<LedgerDevice> v = {Rec("0000:0a:00.0", DeviceType::kPf)};
   for (int i = 1; i <= 2; ++i) {
     std::string a = "0000:0a:00." + std::to_string(i);
     v.push_back(Rec(a.c_str(), DeviceType::kVf, "0000:0a:00.0"));
@@ -161,7 +161,7 @@ TEST(DeviceTableTest, VanishedWhileHeldIsNeverRepooled) {
   // B9 fixed: the relative it freed is re-derived.
   EXPECT_EQ(StateOf(t, "0000:0a:00.0"), DeviceState::kAvailable);
   // It comes back only when seen again.
-  DeviceRecord again = Rec("0000:0a:00.1", DeviceType::kVf, "0000:0a:00.0");
+  LedgerDevice again = Rec("0000:0a:00.1", DeviceType::kVf, "0000:0a:00.0");
   ASSERT_TRUE(t.Add(again, "reappeared").ok());
   EXPECT_EQ(StateOf(t, "0000:0a:00.1"), DeviceState::kAvailable);
 }

@@ -18,13 +18,13 @@ std::string Lower(std::string s) {
 
 // Runs one filter over |cands|: |why| returns "" to keep a device, else
 // the reason it is dropped.
-FitStep Filter(std::string name, std::vector<const DeviceRecord*>& cands,
-               const std::function<std::string(const DeviceRecord&)>& why) {
+FitStep Filter(std::string name, std::vector<const LedgerDevice*>& cands,
+               const std::function<std::string(const LedgerDevice&)>& why) {
   FitStep step;
   step.name = std::move(name);
   step.before = cands.size();
-  std::vector<const DeviceRecord*> kept;
-  for (const DeviceRecord* d : cands) {
+  std::vector<const LedgerDevice*> kept;
+  for (const LedgerDevice* d : cands) {
     std::string reason = why(*d);
     if (reason.empty()) {
       kept.push_back(d);
@@ -84,7 +84,7 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     out.count = req.count;
     out.numa_policy = req.numa_policy;
 
-    std::vector<const DeviceRecord*> cands;
+    std::vector<const LedgerDevice*> cands;
     for (const auto& [a, d] : table.devices()) cands.push_back(&d);
 
     bool want_pf = false, want_rm = false;
@@ -106,27 +106,27 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     const size_t nspecs = req.specs.size();
 
     std::vector<std::pair<std::string,
-                          std::function<std::string(const DeviceRecord&)>>>
+                          std::function<std::string(const LedgerDevice&)>>>
         filters = {
             {"spec",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                if (AnySpecMatches(req.specs, keys[d.address])) return "";
                return "matches no spec of alias '" + req.alias_name + "'";
              }},
             {"unrequested_pf",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                if (want_pf || d.dev_type != DeviceType::kPf) return "";
                return "is a PF and no spec asks for dev_type type-PF";
              }},
             {"remote_managed",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                if (want_rm || !Truthy(keys[d.address]["remote_managed"])) {
                  return "";
                }
                return "is remote_managed and the request does not ask for it";
              }},
             {"live_migratable",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                const auto& k = keys[d.address];
                auto it = k.find("live_migratable");
                bool tagged_true = it != k.end() && Truthy(it->second);
@@ -141,21 +141,21 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
                return "";
              }},
             {"in_use",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                std::string step;
                Status s = table.CheckTakeable(d.address, options.instance,
                                               &step);
                return step == "in_use" ? s.message() : "";
              }},
             {"dependency",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                std::string step;
                Status s = table.CheckTakeable(d.address, options.instance,
                                               &step);
                return step == "dependency" ? s.message() : "";
              }},
             {"group",
-             [&](const DeviceRecord& d) -> std::string {
+             [&](const LedgerDevice& d) -> std::string {
                std::string step;
                Status s = table.CheckTakeable(d.address, options.instance,
                                               &step);
@@ -186,14 +186,14 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     std::vector<NumaRank> rank;
     if (!failed) {
       std::vector<std::optional<int>> nodes;
-      for (const DeviceRecord* d : cands) nodes.push_back(d->numa_node);
+      for (const LedgerDevice* d : cands) nodes.push_back(d->numa_node);
       NumaSelection sel = SelectByNuma(nodes, req.count, req.numa_policy,
                                        options.numa_cells, host.topology);
       out.numa_note = sel.note;
       FitStep step;
       step.name = "numa";
       step.before = cands.size();
-      std::vector<const DeviceRecord*> kept;
+      std::vector<const LedgerDevice*> kept;
       for (size_t i = 0; i < cands.size(); ++i) {
         if (sel.keep[i]) {
           kept.push_back(cands[i]);
@@ -242,7 +242,7 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
         }
         const bool pack = options.placement == Placement::kPack;
         auto sort_key = [&](size_t i) {
-          const DeviceRecord& d = *cands[i];
+          const LedgerDevice& d = *cands[i];
           int load = d.parent_addr ? pf_held[*d.parent_addr]
                                    : node_held[d.numa_node.value_or(-1)];
           int group_rank = pack ? -load : load;
@@ -279,7 +279,7 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
         table = std::move(trial);
         out.chosen = chosen;
         for (const PciAddress& a : chosen) {
-          const DeviceRecord* d = table.Find(a);
+          const LedgerDevice* d = table.Find(a);
           picks.push_back({a, ri, req.alias_name, d->dev_type, d->parent_addr,
                            d->numa_node, tags_of(a)});
         }

@@ -12,12 +12,12 @@ namespace {
 
 PciAddress A(const std::string& s) { return *PciAddress::Parse(s); }
 
-DeviceRecord Dev(const std::string& addr, uint16_t product,
+LedgerDevice Dev(const std::string& addr, uint16_t product,
                  std::optional<int> numa = std::nullopt,
                  DeviceType type = DeviceType::kPci,
                  std::optional<std::string> parent = std::nullopt,
                  std::optional<int> group = std::nullopt) {
-  DeviceRecord d;
+  LedgerDevice d;
   d.address = A(addr);
   d.vendor_id = 0x8086;
   d.product_id = product;
@@ -43,7 +43,7 @@ RequestSpec Product(const char* p) {
   return {{"vendor_id", "8086"}, {"product_id", p}};
 }
 
-FitHost Host(std::vector<DeviceRecord> devs,
+FitHost Host(std::vector<LedgerDevice> devs,
              std::map<PciAddress, TagMap> tags = {}) {
   FitHost h;
   h.table = DeviceTable(std::move(devs));
@@ -157,11 +157,11 @@ TEST(FitTest, Row37SocketWithoutSocketInformation) {
 }
 
 // One PF 0000:0a:00.0 (1528) with 4 VFs (1515).
-std::vector<DeviceRecord> PfAndVfs(const std::string& bus = "0a", int vfs = 4,
+std::vector<LedgerDevice> PfAndVfs(const std::string& bus = "0a", int vfs = 4,
                                    uint16_t pf_product = 0x1528,
                                    std::optional<int> numa = std::nullopt) {
   std::string pf = "0000:" + bus + ":00.0";
-  std::vector<DeviceRecord> v = {
+  std::vector<LedgerDevice> v = {
       Dev(pf, pf_product, numa, DeviceType::kPf)};
   for (int i = 1; i <= vfs; ++i) {
     v.push_back(Dev("0000:" + bus + ":00." + std::to_string(i), 0x1515, numa,
@@ -193,7 +193,7 @@ TEST(FitTest, Row39UnrequestedPfIsFiltered) {
 }
 
 TEST(FitTest, Row40OnlyVfsAreEligibleWhenPfsShareTheProduct) {
-  std::vector<DeviceRecord> devs = PfAndVfs("0a", 4, 0x1515);
+  std::vector<LedgerDevice> devs = PfAndVfs("0a", 4, 0x1515);
   for (const auto& d : PfAndVfs("0b", 4, 0x1515)) devs.push_back(d);
   FitHost host = Host(devs);
   FitResult nine = Fit(host, {Req({Product("1515")}, 9)}, {});
@@ -219,7 +219,7 @@ TEST(FitTest, Row41VfPlusItsPfIsANoUpFront) {
 }
 
 TEST(FitTest, Row42RemoteManaged) {
-  std::vector<DeviceRecord> devs;
+  std::vector<LedgerDevice> devs;
   std::map<PciAddress, TagMap> tags;
   for (int i = 1; i <= 2; ++i) {
     auto d = Dev("0000:20:00." + std::to_string(i), 0x101e, {},
@@ -319,7 +319,7 @@ TEST(FitTest, LegacyPrefersLocalOverNoNumaB11) {
 }
 
 TEST(FitTest, PackKeepsWholePfsFreeAndSpreadBalances) {
-  std::vector<DeviceRecord> devs = PfAndVfs("0a", 4);
+  std::vector<LedgerDevice> devs = PfAndVfs("0a", 4);
   for (const auto& d : PfAndVfs("0b", 4)) devs.push_back(d);
   FitHost host = Host(devs);
   // Another VM already holds a VF of the second PF.

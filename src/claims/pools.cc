@@ -16,7 +16,7 @@ std::string Hex4(uint16_t v) { return fmt::format("{:04x}", v); }
 
 }  // namespace
 
-PoolKey MakePoolKey(const DeviceRecord& d, const TagMap& tags) {
+PoolKey MakePoolKey(const LedgerDevice& d, const TagMap& tags) {
   PoolKey key;
   for (const auto& [k, v] : tags) {
     if (k == "resource_class" || k == "traits") continue;
@@ -40,12 +40,12 @@ PoolKey MakePoolKey(const DeviceRecord& d, const TagMap& tags) {
   return key;
 }
 
-std::vector<Pool> BuildPools(const std::vector<DeviceRecord>& devices,
+std::vector<Pool> BuildPools(const std::vector<LedgerDevice>& devices,
                              const std::map<PciAddress, TagMap>& tags) {
   static const TagMap kNoTags;
   std::vector<Pool> pools;
   std::map<PoolKey, size_t> index;
-  for (const DeviceRecord& d : devices) {
+  for (const LedgerDevice& d : devices) {
     auto t = tags.find(d.address);
     PoolKey key = MakePoolKey(d, t == tags.end() ? kNoTags : t->second);
     auto [it, fresh] = index.emplace(key, pools.size());

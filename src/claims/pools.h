@@ -33,7 +33,7 @@ namespace pcipass::claims {
 using PoolKey = std::map<std::string, std::optional<std::string>>;
 
 // The pool key of |device| selected with |tags|.
-PoolKey MakePoolKey(const DeviceRecord& device, const TagMap& tags);
+PoolKey MakePoolKey(const LedgerDevice& device, const TagMap& tags);
 
 struct Pool {
   PoolKey key;
@@ -42,7 +42,7 @@ struct Pool {
 
 // Groups |devices| (with their tags; a device without an entry in |tags|
 // has none) into pools, in Nova's order.
-std::vector<Pool> BuildPools(const std::vector<DeviceRecord>& devices,
+std::vector<Pool> BuildPools(const std::vector<LedgerDevice>& devices,
                              const std::map<PciAddress, TagMap>& tags);
 
 // Whether one spec dict / any of |specs| matches |key| (4.3).

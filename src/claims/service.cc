@@ -7,7 +7,7 @@
 namespace pcipass::claims {
 namespace {
 
-bool SameRecord(const DeviceRecord& a, const DeviceRecord& b) {
+bool SameRecord(const LedgerDevice& a, const LedgerDevice& b) {
   return a.vendor_id == b.vendor_id && a.product_id == b.product_id &&
          a.dev_type == b.dev_type && a.parent_addr == b.parent_addr &&
          a.numa_node == b.numa_node && a.iommu_group == b.iommu_group &&
@@ -18,9 +18,9 @@ bool SameRecord(const DeviceRecord& a, const DeviceRecord& b) {
 // Writes every device of |table| that differs from |before| and one "state"
 // event per recorded transition.
 Status Persist(LedgerTxn& txn, DeviceTable& table,
-               const std::vector<DeviceRecord>& before) {
-  std::map<PciAddress, const DeviceRecord*> old;
-  for (const DeviceRecord& d : before) old[d.address] = &d;
+               const std::vector<LedgerDevice>& before) {
+  std::map<PciAddress, const LedgerDevice*> old;
+  for (const LedgerDevice& d : before) old[d.address] = &d;
   for (const auto& [a, d] : table.devices()) {
     auto it = old.find(a);
     if (it == old.end() || !SameRecord(*it->second, d)) {
@@ -95,7 +95,7 @@ HostSnapshot SnapshotHost(const Inventory& inv,
     AllowDecision dec = DecideAllowed(specs, dev, vpd);
     if (!dec.allowed) continue;
     allowed.insert(dev.address);
-    DeviceRecord r;
+    LedgerDevice r;
     r.address = dev.address;
     r.vendor_id = dev.vendor_id;
     r.product_id = dev.product_id;
@@ -130,16 +130,16 @@ HostSnapshot SnapshotHost(const Inventory& inv,
 
 Status ReconcileIn(LedgerTxn& txn, const HostSnapshot& snap,
                    ReconcileReport* report) {
-  Result<std::vector<DeviceRecord>> before = txn.Devices();
+  Result<std::vector<LedgerDevice>> before = txn.Devices();
   if (!before.ok()) return before.status();
   DeviceTable table(*before);
   auto drift = [&](const PciAddress& a, std::string kind, std::string detail) {
     report->drift.push_back({a, std::move(kind), std::move(detail)});
   };
   std::set<PciAddress> seen;
-  for (const DeviceRecord& now : snap.devices) {
+  for (const LedgerDevice& now : snap.devices) {
     seen.insert(now.address);
-    const DeviceRecord* old = table.Find(now.address);
+    const LedgerDevice* old = table.Find(now.address);
     if (!old) {
       PCIPASS_RETURN_IF_ERROR(table.Add(now, "new device allowed by rules"));
       drift(now.address, "added",
@@ -185,7 +185,7 @@ Status ReconcileIn(LedgerTxn& txn, const HostSnapshot& snap,
       PCIPASS_RETURN_IF_ERROR(table.UpdateIdentity(now));
     }
     // Host use.
-    const DeviceRecord* cur = table.Find(now.address);
+    const LedgerDevice* cur = table.Find(now.address);
     auto use = snap.host_use.find(now.address);
     if (use != snap.host_use.end()) {
       if (DeviceTable::Held(*cur)) {
@@ -201,7 +201,7 @@ Status ReconcileIn(LedgerTxn& txn, const HostSnapshot& snap,
       drift(now.address, "unreserved", "the host no longer uses it");
     }
   }
-  for (const auto& [a, d] : std::map<PciAddress, DeviceRecord>(
+  for (const auto& [a, d] : std::map<PciAddress, LedgerDevice>(
            table.devices())) {
     if (seen.count(a) || d.state == DeviceState::kRemoved) continue;
     if (snap.present.count(a)) {
@@ -256,7 +256,7 @@ Result<ReconcileReport> Reconcile(Ledger& ledger, const HostSnapshot& snap) {
   return report;
 }
 
-FitHost MakeFitHost(std::vector<DeviceRecord> ledger_devices,
+FitHost MakeFitHost(std::vector<LedgerDevice> ledger_devices,
                     const HostSnapshot& snap) {
   FitHost h;
   h.table = DeviceTable(std::move(ledger_devices));
@@ -292,7 +292,7 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
           " device(s); release it first (pcipass release --instance " +
           options.instance + ")");
     }
-    Result<std::vector<DeviceRecord>> devs = txn.Devices();
+    Result<std::vector<LedgerDevice>> devs = txn.Devices();
     if (!devs.ok()) return devs.status();
     out.fit = Fit(MakeFitHost(*devs, snap), requests, fit_opts);
     if (!out.fit.ok) {
@@ -373,7 +373,7 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
 
   // (3) allocated, or (3') roll the claim back.
   Status fin = ledger.Transact([&](LedgerTxn& txn) -> Status {
-    Result<std::vector<DeviceRecord>> devs = txn.Devices();
+    Result<std::vector<LedgerDevice>> devs = txn.Devices();
     if (!devs.ok()) return devs.status();
     DeviceTable table(*devs);
     table.TakeTransitions();
@@ -462,7 +462,7 @@ Result<ReleaseOutcome> Release(Ledger& ledger, const HostSnapshot& snap,
       return Status::NotFound("instance " + options.instance +
                               " holds no devices in the ledger");
     }
-    Result<std::vector<DeviceRecord>> devs = txn.Devices();
+    Result<std::vector<LedgerDevice>> devs = txn.Devices();
     if (!devs.ok()) return devs.status();
     DeviceTable table(*devs);
     table.TakeTransitions();

@@ -53,7 +53,7 @@ struct ClaimsSettings {
 Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini);
 
 struct HostSnapshot {
-  std::vector<DeviceRecord> devices;       // allowed endpoints, seen now
+  std::vector<LedgerDevice> devices;       // allowed endpoints, seen now
   std::map<PciAddress, TagMap> tags;       // first matching spec's tags
   std::map<PciAddress, std::string> host_use;  // allowed + used by host
   std::set<PciAddress> present;            // every PCI function in sysfs
@@ -90,7 +90,7 @@ Result<ReconcileReport> Reconcile(Ledger& ledger, const HostSnapshot& snap);
 
 // The fit's view of the ledger devices plus the snapshot's tags, outsiders
 // and topology.
-FitHost MakeFitHost(std::vector<DeviceRecord> ledger_devices,
+FitHost MakeFitHost(std::vector<LedgerDevice> ledger_devices,
                     const HostSnapshot& snap);
 
 // Hands devices to vfio-pci (or back). Returns OK, or the failure after the

@@ -35,8 +35,8 @@ class ServiceTest : public ::testing::Test {
     return o;
   }
 
-  std::map<PciAddress, DeviceRecord> Devices() {
-    std::map<PciAddress, DeviceRecord> m;
+  std::map<PciAddress, LedgerDevice> Devices() {
+    std::map<PciAddress, LedgerDevice> m;
     auto devs = ledger_->ListDevices();
     for (auto& d : *devs) m[d.address] = d;
     return m;
@@ -206,7 +206,7 @@ TEST_F(ServiceTest, Row57VanishedWhileAllocatedIsRemovedNeverRepooled) {
 TEST_F(ServiceTest, Row58ChangesUnderneathAreReported) {
   ASSERT_TRUE(Reconcile(*ledger_, snap_).ok());
   HostSnapshot changed = snap_;
-  for (DeviceRecord& d : changed.devices) {
+  for (LedgerDevice& d : changed.devices) {
     if (d.address == A("0000:41:00.0")) {
       d.vendor_id = 0x1002;
       d.driver = "vfio-pci";

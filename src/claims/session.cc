@@ -186,7 +186,7 @@ json ClaimJson(const ClaimRecord& c) {
           {"state", c.state}};
 }
 
-json DeviceStateJson(const DeviceRecord& d) {
+json DeviceStateJson(const LedgerDevice& d) {
   std::string v = Hex4(d.vendor_id), p = Hex4(d.product_id);
   return {{"address", d.address.ToString()},
           {"vendor_id", v.empty() ? json(nullptr) : json(v)},

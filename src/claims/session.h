@@ -61,7 +61,7 @@ int64_t NowUnix();
 
 nlohmann::json FitJson(const FitResult& fit, const FitOptions& options);
 nlohmann::json ClaimJson(const ClaimRecord& claim);
-nlohmann::json DeviceStateJson(const DeviceRecord& device);
+nlohmann::json DeviceStateJson(const LedgerDevice& device);
 nlohmann::json DriftJson(const ReconcileReport& report);
 nlohmann::json EventJson(const Event& event);
 nlohmann::json UsageJson(const UsageReport& usage);

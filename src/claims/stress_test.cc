@@ -143,7 +143,7 @@ TEST(ClaimsStressTest, EightProcessesNeverShareADevice) {
   auto devs = (*ledger)->ListDevices();
   ASSERT_TRUE(devs.ok());
   EXPECT_EQ(devs->size(), snap.devices.size());
-  for (const DeviceRecord& d : *devs) {
+  for (const LedgerDevice& d : *devs) {
     EXPECT_EQ(d.state, DeviceState::kAvailable) << d.address.ToString();
   }
   EXPECT_GT(claims, 100);

@@ -15,7 +15,7 @@ inline void AddDevice(HostSnapshot* snap, const std::string& addr,
                       std::optional<std::string> parent, std::optional<int> numa,
                       std::optional<int> group, const char* driver,
                       TagMap tags = {}) {
-  DeviceRecord d;
+  LedgerDevice d;
   d.address = A(addr);
   d.vendor_id = vendor;
   d.product_id = product;
@@ -76,7 +76,7 @@ inline HostSnapshot BigHost() {
 
 inline void DropDevice(HostSnapshot* s, const PciAddress& a) {
   std::erase_if(s->devices,
-                [&](const DeviceRecord& d) { return d.address == a; });
+                [&](const LedgerDevice& d) { return d.address == a; });
   s->tags.erase(a);
   s->host_use.erase(a);
   s->present.erase(a);

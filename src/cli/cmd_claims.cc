@@ -26,7 +26,7 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
         claims::OpenSession(ClaimsSessionOptions(ctx, false));
     if (!session.ok()) return fail(session.status());
     std::vector<ClaimRecord> list;
-    std::vector<DeviceRecord> devices;
+    std::vector<LedgerDevice> devices;
     if (session->ledger) {
       Result<claims::ReconcileReport> drift =
           claims::Reconcile(*session->ledger, session->snapshot);
@@ -37,7 +37,7 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
       Result<std::vector<ClaimRecord>> c = session->ledger->ListClaims(inst);
       if (!c.ok()) return fail(c.status());
       list = std::move(*c);
-      Result<std::vector<DeviceRecord>> d = session->ledger->ListDevices();
+      Result<std::vector<LedgerDevice>> d = session->ledger->ListDevices();
       if (!d.ok()) return fail(d.status());
       devices = std::move(*d);
     }
@@ -46,7 +46,7 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
                           "reserved", "removed"}) {
       summary[s] = 0;
     }
-    for (const DeviceRecord& d : devices) {
+    for (const LedgerDevice& d : devices) {
       summary[std::string(DeviceStateName(d.state))]++;
     }
     if (ctx.json()) {
@@ -55,7 +55,7 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
       nlohmann::json j = {{"claims", arr}, {"summary", summary}};
       if (o->devices) {
         nlohmann::json devs = nlohmann::json::array();
-        for (const DeviceRecord& d : devices) {
+        for (const LedgerDevice& d : devices) {
           devs.push_back(claims::DeviceStateJson(d));
         }
         j["devices"] = devs;
@@ -75,7 +75,7 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
     if (o->devices) {
       ctx.out() << "\n";
       Table d({"ADDRESS", "TYPE", "STATE", "OWNER", "REASON"});
-      for (const DeviceRecord& r : devices) {
+      for (const LedgerDevice& r : devices) {
         d.AddRow({r.address.ToString(),
                   std::string(DeviceTypeName(r.dev_type)),
                   std::string(DeviceStateName(r.state)),

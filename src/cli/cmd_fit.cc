@@ -54,13 +54,13 @@ RunFn SetupFitCommand(CLI::App& sub) {
       fopts.numa_cells = *cells;
     }
     // The ledger as it would be after a reconcile, without writing it.
-    std::vector<DeviceRecord> devices;
+    std::vector<LedgerDevice> devices;
     if (session->ledger) {
       Status s = session->ledger->Transact([&](LedgerTxn& txn) -> Status {
         claims::ReconcileReport drift;
         PCIPASS_RETURN_IF_ERROR(
             claims::ReconcileIn(txn, session->snapshot, &drift));
-        Result<std::vector<DeviceRecord>> d = txn.Devices();
+        Result<std::vector<LedgerDevice>> d = txn.Devices();
         if (!d.ok()) return d.status();
         devices = std::move(*d);
         // Roll back: fit changes nothing.
@@ -69,7 +69,7 @@ RunFn SetupFitCommand(CLI::App& sub) {
       if (!s.ok() && s.message() != "read-only") return fail(s);
     } else {
       claims::DeviceTable t;
-      for (const DeviceRecord& d : session->snapshot.devices) {
+      for (const LedgerDevice& d : session->snapshot.devices) {
         (void)t.Add(d, "seen");
       }
       for (const auto& [a, why] : session->snapshot.host_use) {

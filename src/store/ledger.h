@@ -54,8 +54,9 @@ std::string_view DeviceStateName(DeviceState state);
 std::optional<DeviceState> ParseDeviceState(std::string_view name);
 
 // One device as the ledger knows it: identity seen at the last reconcile
-// plus its ownership state.
-struct DeviceRecord {
+// plus its ownership state. (Not binding/state.h's DeviceRecord, which is a
+// device's pre-hand-off driver record; both live in namespace pcipass.)
+struct LedgerDevice {
   PciAddress address;
   std::optional<uint16_t> vendor_id;
   std::optional<uint16_t> product_id;
@@ -122,9 +123,9 @@ class LedgerTxn {
   virtual ~LedgerTxn() = default;
 
   // Every device, sorted by address.
-  virtual Result<std::vector<DeviceRecord>> Devices() = 0;
+  virtual Result<std::vector<LedgerDevice>> Devices() = 0;
   // Inserts or replaces the record with the same address.
-  virtual Status PutDevice(const DeviceRecord& device) = 0;
+  virtual Status PutDevice(const LedgerDevice& device) = 0;
   // Claims of |instance| (all instances when nullopt), sorted by instance
   // then address.
   virtual Result<std::vector<ClaimRecord>> Claims(
@@ -165,7 +166,7 @@ class Ledger {
   virtual Status Transact(const std::function<Status(LedgerTxn&)>& fn) = 0;
 
   // Read-only snapshots (each its own read transaction).
-  virtual Result<std::vector<DeviceRecord>> ListDevices() = 0;
+  virtual Result<std::vector<LedgerDevice>> ListDevices() = 0;
   // Claims of |instance|, or of every instance when nullopt; sorted by
   // instance then address. An unknown instance gives an empty list.
   virtual Result<std::vector<ClaimRecord>> ListClaims(

@@ -243,8 +243,8 @@ constexpr const char* kEventColumns =
     "id, at, who, kind, instance, address, alias_name, from_state, to_state, "
     "why";
 
-Result<DeviceRecord> ReadDevice(const Stmt& st) {
-  DeviceRecord d;
+Result<LedgerDevice> ReadDevice(const Stmt& st) {
+  LedgerDevice d;
   Result<PciAddress> a = AddrCol(st, 0, "devices");
   if (!a.ok()) return a.status();
   d.address = *a;
@@ -334,22 +334,22 @@ class SqliteTxn : public LedgerTxn {
  public:
   explicit SqliteTxn(sqlite3* db) : db_(db) {}
 
-  Result<std::vector<DeviceRecord>> Devices() override {
+  Result<std::vector<LedgerDevice>> Devices() override {
     std::string sql = std::string("SELECT ") + kDeviceColumns +
                       " FROM devices ORDER BY address";
     Stmt st(db_, sql.c_str());
     PCIPASS_RETURN_IF_ERROR(st.prepared("list devices"));
-    auto rows = Collect<DeviceRecord>(db_, st, ReadDevice, "list devices");
+    auto rows = Collect<LedgerDevice>(db_, st, ReadDevice, "list devices");
     if (!rows.ok()) return rows.status();
     // Text order is not address order for domains of different widths.
     std::sort(rows->begin(), rows->end(),
-              [](const DeviceRecord& a, const DeviceRecord& b) {
+              [](const LedgerDevice& a, const LedgerDevice& b) {
                 return a.address < b.address;
               });
     return rows;
   }
 
-  Status PutDevice(const DeviceRecord& d) override {
+  Status PutDevice(const LedgerDevice& d) override {
     std::string sql = std::string("INSERT OR REPLACE INTO devices (") +
                       kDeviceColumns +
                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
@@ -507,8 +507,8 @@ class SqliteLedger : public Ledger {
     return Status::Ok();
   }
 
-  Result<std::vector<DeviceRecord>> ListDevices() override {
-    return Read<std::vector<DeviceRecord>>(
+  Result<std::vector<LedgerDevice>> ListDevices() override {
+    return Read<std::vector<LedgerDevice>>(
         [](SqliteTxn& t) { return t.Devices(); });
   }
 

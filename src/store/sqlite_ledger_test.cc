@@ -11,8 +11,8 @@ namespace {
 
 PciAddress Addr(const char* text) { return *PciAddress::Parse(text); }
 
-DeviceRecord Dev(const char* addr, DeviceState state = DeviceState::kAvailable) {
-  DeviceRecord d;
+LedgerDevice Dev(const char* addr, DeviceState state = DeviceState::kAvailable) {
+  LedgerDevice d;
   d.address = Addr(addr);
   d.vendor_id = 0x8086;
   d.product_id = 0x1515;
