@@ -237,6 +237,38 @@ TEST_F(ClaimsCliTest, VanishedWhileHeldIsReportedAndKept) {
   EXPECT_NE(second.out.find("no drift"), std::string::npos) << second.out;
 }
 
+// The hand-off commands ask the ledger: a claimed VF is neither given back
+// to the host by reattach nor destroyed by a VF-count change.
+TEST_F(ClaimsCliTest, HandOffCommandsRespectClaims) {
+  CliRun claim = Pcipass(
+      {"claim", "--json", "--no-detach", "--instance", "vm-1", "nic-vf:1"});
+  ASSERT_EQ(claim.code, 0) << claim.out << claim.err;
+  std::string vf = Json(claim)["devices"][0]["address"];
+
+  CliRun sriov = Pcipass({"sriov", "0000:03:00.0", "--numvfs", "0",
+                          "--dry-run"});
+  EXPECT_EQ(sriov.code, 1) << sriov.out << sriov.err;
+  EXPECT_NE(sriov.err.find(vf), std::string::npos) << sriov.err;
+  EXPECT_NE(sriov.err.find("vm-1"), std::string::npos) << sriov.err;
+
+  CliRun back = Pcipass({"reattach", vf, "--dry-run"});
+  EXPECT_EQ(back.code, 1) << back.out << back.err;
+  EXPECT_NE(back.err.find("claimed in the ledger: " + vf + " (instance vm-1)"),
+            std::string::npos)
+      << back.err;
+  EXPECT_NE(back.err.find("pcipass release --instance"), std::string::npos);
+
+  CliRun forced =
+      Pcipass({"reattach", vf, "--dry-run", "--force", "guest is gone"});
+  EXPECT_EQ(forced.code, 0) << forced.out << forced.err;
+  EXPECT_NE(forced.err.find("--force \"guest is gone\""), std::string::npos)
+      << forced.err;
+
+  // The other VF is free: reattach is not refused for it.
+  std::string other = vf == "0000:03:10.0" ? "0000:03:10.2" : "0000:03:10.0";
+  EXPECT_EQ(Pcipass({"reattach", other, "--dry-run"}).code, 0);
+}
+
 TEST_F(ClaimsCliTest, BadInputsAreClearErrors) {
   struct Case {
     std::vector<std::string> args;

@@ -105,6 +105,41 @@ colour = blue
   EXPECT_EQ(doc["errors"].size(), 5u);
 }
 
+// [host] (read by apply, possibly at boot) and [claims] are checked too.
+TEST(CliConfigCheckTest, HostAndClaimsSections) {
+  SelectionHost host;
+  host.tree().WriteFile("etc/ok.conf", R"([pci]
+device_spec = {"vendor_id": "8086"}
+[host]
+vfio = 0000:0a:00.*
+sriov_numvfs = 0000:0a:00.0=4
+[claims]
+placement = spread
+)");
+  std::string ok = host.tree().Abs("etc/ok.conf").string();
+  CliRun r = RunPcipass({"--root", host.root(), "config", "check", ok});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("[host]: 1 vfio selector, 1 sriov target"));
+
+  host.tree().WriteFile("etc/bad.conf", R"([pci]
+device_spec = {"vendor_id": "8086"}
+[host]
+sriov_numvfs = 0000:0a:00.0=lots
+[claims]
+placement = scatter
+)");
+  std::string bad = host.tree().Abs("etc/bad.conf").string();
+  r = RunPcipass({"--root", host.root(), "config", "check", bad});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("INVALID, 2 errors"));
+  EXPECT_THAT(r.out, HasSubstr("bad.conf:4: [host] sriov_numvfs"));
+  EXPECT_THAT(r.out, HasSubstr("lots"));
+  EXPECT_THAT(r.out, HasSubstr("scatter"));
+  CliRun j = RunPcipass(
+      {"--root", host.root(), "--json", "config", "check", bad});
+  EXPECT_EQ(json::parse(j.out)["errors"].size(), 2u);
+}
+
 TEST(CliConfigCheckTest, UsageErrors) {
   SelectionHost host;
   CliRun none = RunPcipass({"--root", host.root(), "config", "check"});

@@ -166,6 +166,19 @@ TEST(GroupsCliErrors, NoGroupsSaysWhyOnStderr) {
 TEST(GroupsCliErrors, UnknownFlagIsUsageError) {
   CliResult r = Pcipass({"groups", "--bogus"});
   EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
+}
+
+TEST(CliErrors, UnknownCommandNamesItAndListsCommands) {
+  CliResult r = Pcipass({"--root", "/nonexistent", "lsit", "--json"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'lsit'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" list"), std::string::npos) << r.err;
+  CliResult none = Pcipass({"--json"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("no command given; commands are:"),
+            std::string::npos)
+      << none.err;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "binding/desired_state.h"
 #include "binding/report.h"
 #include "cli/commands.h"
+#include "cli/ledger_guard.h"
 #include "cli/output.h"
 #include "select/ini.h"
 
@@ -52,6 +53,13 @@ RunFn SetupApplyCommand(CLI::App& sub) {
     opts.dry_run = f->dry_run;
     opts.write_timeout = std::chrono::milliseconds(f->timeout_ms);
     if (!f->force.empty()) opts.force_reason = f->force;
+    Result<ClaimedByFn> claimed_by = LoadClaimedBy(ctx.StateDir());
+    if (!claimed_by.ok()) {
+      return ReportError(claimed_by.status().WithContext(
+                             "apply cannot tell which VFs are claimed"),
+                         ctx.json(), ctx.out(), ctx.err());
+    }
+    opts.claimed_by = *claimed_by;
     auto r = Apply(ctx.host(), *state, opts);
     if (!r.ok()) return fail(r.status().WithContext("apply"));
     if (ctx.json()) {

@@ -1,7 +1,9 @@
 // pcipass config check [FILE]: validates a config (the file given, else
-// --config / PCIPASS_CONFIG) and lists EVERY error, each with its file:line,
-// entry, key, bad value and what is accepted. Exit 0 valid, 1 invalid or
-// unreadable, 2 when no config was named.
+// --config / PCIPASS_CONFIG): the [pci] selection rules (every error, each
+// with its file:line, entry, key, bad value and what is accepted), the
+// [host] desired state read by `pcipass apply`, and the [claims] settings
+// read by the claims commands. Exit 0 valid, 1 invalid or unreadable, 2
+// when no config was named.
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,8 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "binding/desired_state.h"
+#include "claims/service.h"
 #include "select/config.h"
 
 namespace pcipass::cli {
@@ -30,6 +34,22 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
   }
   ConfigLoad load = LoadConfig(path, ctx.host());
   const Config& cfg = load.config;
+  // The other layers' sections: an error there would otherwise only show
+  // when `apply` or `claim` runs, possibly at boot.
+  HostDesiredState host_state;
+  if (!cfg.ini.Sections().empty()) {
+    Result<HostDesiredState> h = ParseHostSection(cfg.ini);
+    if (h.ok()) {
+      host_state = *h;
+    } else {
+      load.errors.push_back(h.status());
+    }
+    Result<claims::ClaimsSettings> c = claims::ReadClaimsSettings(cfg.ini);
+    if (!c.ok()) {
+      load.errors.push_back(Status(c.status().code(),
+                                   path + ": " + c.status().message()));
+    }
+  }
   if (ctx.json()) {
     nlohmann::json j;
     j["path"] = path;
@@ -46,6 +66,8 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     for (const auto& [name, alias] : cfg.aliases.aliases()) names.push_back(name);
     j["aliases"] = names;
     j["sections"] = cfg.ini.Sections();
+    j["host_vfio_selectors"] = host_state.vfio.size();
+    j["host_sriov_targets"] = host_state.sriov.size();
     ctx.out() << j.dump(2) << "\n";
     return load.ok() ? kExitOk : kExitRefused;
   }
@@ -72,6 +94,12 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
       first = false;
     }
     ctx.out() << ")";
+  }
+  if (!host_state.empty()) {
+    ctx.out() << "; [host]: " << host_state.vfio.size() << " vfio selector"
+              << (host_state.vfio.size() == 1 ? "" : "s") << ", "
+              << host_state.sriov.size() << " sriov target"
+              << (host_state.sriov.size() == 1 ? "" : "s");
   }
   ctx.out() << "\n";
   return kExitOk;

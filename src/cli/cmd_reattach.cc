@@ -8,6 +8,8 @@
 #include "binding/handoff.h"
 #include "binding/report.h"
 #include "cli/commands.h"
+#include "cli/ledger_guard.h"
+#include "core/discovery.h"
 #include "cli/output.h"
 
 namespace pcipass::cli {
@@ -18,6 +20,7 @@ struct Flags {
   bool dry_run = false;
   bool group = false;
   int timeout_ms = 15000;
+  std::string force;
 };
 
 // Parses every address; the first bad one is an InvalidArgument naming it.
@@ -29,6 +32,37 @@ Result<std::vector<PciAddress>> ParseAll(const std::vector<std::string>& in) {
     out.push_back(*a);
   }
   return out;
+}
+
+// Refuses to give back a device that an instance holds in the claims ledger
+// (with --group: any member of the named devices' groups): the VM would
+// lose it while the ledger still says the instance has it.
+Status RefuseClaimed(const CommandContext& ctx,
+                     const std::vector<PciAddress>& addrs, bool whole_group,
+                     const ClaimedByFn& claimed_by) {
+  std::vector<PciAddress> check = addrs;
+  if (whole_group) {
+    Result<Inventory> inv = Discover(ctx.host());
+    if (!inv.ok()) return inv.status();
+    for (const PciAddress& a : addrs) {
+      const PciDevice* dev = inv->Find(a);
+      const IommuGroup* g = dev ? inv->GroupOf(*dev) : nullptr;
+      if (g) check.insert(check.end(), g->members.begin(), g->members.end());
+    }
+  }
+  std::string held;
+  for (const PciAddress& a : check) {
+    std::optional<std::string> who = claimed_by(a);
+    if (who && held.find(a.ToString()) == std::string::npos) {
+      held += (held.empty() ? "" : ", ") + a.ToString() + " (instance " +
+              *who + ")";
+    }
+  }
+  if (held.empty()) return Status();
+  return Status::FailedPrecondition(
+      "claimed in the ledger: " + held +
+      "; giving it back would take it from the VM. Release it first "
+      "(pcipass release --instance ID), or pass --force REASON");
 }
 
 }  // namespace
@@ -45,10 +79,28 @@ RunFn SetupReattachCommand(CLI::App& sub) {
                "that is on vfio-pci");
   sub.add_option("--timeout-ms", f->timeout_ms,
                  "watchdog for each sysfs write (default 15000)");
+  sub.add_option("--force", f->force,
+                 "give back devices an instance holds in the claims ledger "
+                 "(the reason is printed on stderr)");
   return [f](CommandContext& ctx) -> int {
     auto addrs = ParseAll(f->addresses);
     if (!addrs.ok()) {
       return ReportError(addrs.status(), ctx.json(), ctx.out(), ctx.err());
+    }
+    Result<ClaimedByFn> claimed_by = LoadClaimedBy(ctx.StateDir());
+    if (!claimed_by.ok()) {
+      return ReportError(claimed_by.status().WithContext(
+                             "reattach cannot tell which devices are claimed"),
+                         ctx.json(), ctx.out(), ctx.err());
+    }
+    Status held = RefuseClaimed(ctx, *addrs, f->group, *claimed_by);
+    if (!held.ok()) {
+      if (f->force.empty()) {
+        return ReportError(held.WithContext("reattach"), ctx.json(), ctx.out(),
+                           ctx.err());
+      }
+      ctx.err() << "pcipass: warning: --force \"" << f->force
+                << "\": reattaching anyway: " << held.message() << "\n";
     }
     HandOffOptions opts;
     opts.state_dir = ctx.StateDir();

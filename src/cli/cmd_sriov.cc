@@ -7,6 +7,7 @@
 
 #include "binding/sriov.h"
 #include "cli/commands.h"
+#include "cli/ledger_guard.h"
 #include "cli/output.h"
 
 namespace pcipass::cli {
@@ -82,6 +83,14 @@ RunFn SetupSriovCommand(CLI::App& sub) {
     if (f->autoprobe) opts.autoprobe = true;
     opts.dry_run = f->dry_run;
     opts.write_timeout = std::chrono::milliseconds(f->timeout_ms);
+    // Removing VFs that instances hold would pull them out of running VMs.
+    Result<ClaimedByFn> claimed_by = LoadClaimedBy(ctx.StateDir());
+    if (!claimed_by.ok()) {
+      return ReportError(claimed_by.status().WithContext(
+                             "sriov cannot tell which VFs are claimed"),
+                         ctx.json(), ctx.out(), ctx.err());
+    }
+    opts.claimed_by = *claimed_by;
     auto r = SetNumVfs(ctx.host(), *pf, opts);
     if (!r.ok()) {
       return ReportError(r.status(), ctx.json(), ctx.out(), ctx.err());

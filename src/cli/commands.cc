@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <ostream>
+#include <string>
+#include <string_view>
 
 #include "cli/output.h"
 
@@ -49,6 +51,29 @@ const CommandSpec kCommands[] = {
      SetupVmConfigCommand},
 };
 
+// The first word that is not a global option or its value: what the user
+// meant as the command (for the "unknown command" message). "" if none.
+std::string FirstCommandWord(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--root" || a == "--config" || a == "--state" ||
+        a == "--pci-ids") {
+      ++i;  // its value
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    return std::string(a);
+  }
+  return "";
+}
+
+bool IsCommand(std::string_view word) {
+  for (const CommandSpec& spec : kCommands) {
+    if (word == spec.name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::span<const CommandSpec> AllCommands() { return kCommands; }
@@ -89,6 +114,17 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
     if (e.get_exit_code() == 0) {
       // --help on a subcommand.
       return app.exit(e, out, err);
+    }
+    std::string word = FirstCommandWord(argc, argv);
+    if (!IsCommand(word)) {
+      if (word.empty()) {
+        err << "pcipass: no command given; commands are:";
+      } else {
+        err << "pcipass: unknown command '" << word << "'; commands are:";
+      }
+      for (const CommandSpec& spec : kCommands) err << " " << spec.name;
+      err << "\nRun 'pcipass --help' for what each does.\n";
+      return kExitUsage;
     }
     err << "pcipass: " << e.what() << "\n"
         << "Run 'pcipass --help' for the list of commands.\n";

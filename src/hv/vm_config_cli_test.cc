@@ -95,8 +95,9 @@ TEST_F(VmConfigCliTest, LibvirtDomainValidates) {
                   "--pin", "0000:81:00.1=00:05.0"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("managed=\"no\""), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("<interface type=\"hostdev\" managed=\"yes\">"),
+  EXPECT_NE(r.out.find("<interface type=\"hostdev\" managed=\"no\">"),
             std::string::npos)
+      << "no managed tag: pcipass owns the binding\n"
       << r.out;
   EXPECT_NE(r.out.find("<tag id=\"100\" />"), std::string::npos) << r.out;
   tree_.WriteFile("domain.xml", r.out);
@@ -115,12 +116,14 @@ TEST_F(VmConfigCliTest, LibvirtDomainValidates) {
 
 TEST_F(VmConfigCliTest, ManagedOverride) {
   AddClaim("vm-1", "0000:06:00.0", DeviceType::kPci);
-  CliRun r = Run({"--instance", "vm-1", "--managed", "no"});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("managed=\"no\""), std::string::npos) << r.out;
-  r = Run({"--instance", "vm-1"});
+  CliRun r = Run({"--instance", "vm-1", "--managed", "yes"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("managed=\"yes\""), std::string::npos) << r.out;
+  r = Run({"--instance", "vm-1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("managed=\"no\""), std::string::npos)
+      << "default without a tag: pcipass detached it\n"
+      << r.out;
   r = Run({"--instance", "vm-1", "--managed", "maybe"});
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("maybe"), std::string::npos) << r.err;

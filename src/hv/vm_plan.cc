@@ -56,10 +56,10 @@ Result<FlagEntry> ParseFlag(const std::string& flag, const std::string& text,
 
 }  // namespace
 
-bool ManagedTagSaysNo(const std::optional<std::string>& value) {
+bool ManagedTagSaysYes(const std::optional<std::string>& value) {
   if (!value) return false;
   std::string v = Lower(*value);
-  return v == "no" || v == "false" || v == "0" || v == "off";
+  return v == "yes" || v == "true" || v == "1" || v == "on";
 }
 
 Result<std::vector<HostdevAssignment>> PlanAssignments(
@@ -92,8 +92,8 @@ Result<std::vector<HostdevAssignment>> PlanAssignments(
     a.dev_type = c.dev_type;
     a.pci_alias = c.pci_alias;
     auto managed = c.tags.find("managed");
-    a.managed = flags.managed.value_or(managed == c.tags.end() ||
-                                       !ManagedTagSaysNo(managed->second));
+    a.managed = flags.managed.value_or(managed != c.tags.end() &&
+                                       ManagedTagSaysYes(managed->second));
     auto physnet = c.tags.find("physical_network");
     a.as_interface = c.dev_type == DeviceType::kVf && physnet != c.tags.end() &&
                      physnet->second && !physnet->second->empty();

@@ -6,9 +6,14 @@
 // rules, kept here so they are tested without a ledger:
 //  - ids are hostdev0, hostdev1, ... in host address order (stable across
 //    runs, so the guest sees the same ids each time);
-//  - managed is false only when the device_spec's managed tag says no
-//    ("no", "false", "0", "off", any case), as Nova does (row 59), unless
-//    the operator overrides it for every device (--managed yes|no);
+//  - managed is true only when the device_spec's managed tag says yes
+//    ("yes", "true", "1", "on", any case), unless the operator overrides it
+//    for every device (--managed yes|no). Nova defaults an absent tag to
+//    yes (row 59); pcipass does not, because `pcipass claim` already put
+//    such devices on vfio-pci and libvirt's managed="yes" would hand them
+//    back to the host driver at VM stop while the ledger still says the
+//    instance holds them. Devices tagged managed=yes are the ones claim
+//    leaves for libvirt to detach (claims/service.h), so the two agree;
 //  - a VF becomes a network interface (<interface type="hostdev">) when its
 //    spec has a non-empty physical_network tag, or the operator names it in
 //    --interface, --mac or --vlan; anything else stays a <hostdev>;
@@ -48,7 +53,7 @@ struct VmConfigFlags {
   std::vector<std::string> vlans = {};       // "0000:81:10.1=100"
   std::vector<std::string> interfaces = {};  // "0000:81:10.1"
   // --managed yes|no: overrides every device's managed tag (nullopt: the
-  // spec's tag decides, as in Nova).
+  // spec's tag decides; absent means no, see above).
   std::optional<bool> managed = std::nullopt;
 };
 
@@ -61,8 +66,9 @@ Result<std::vector<HostdevAssignment>> PlanAssignments(
     const std::string& instance, std::span<const ClaimedDevice> devices,
     const VmConfigFlags& flags);
 
-// True when a spec's managed tag value means "not managed".
-bool ManagedTagSaysNo(const std::optional<std::string>& value);
+// True when a spec's managed tag value means "libvirt manages the binding"
+// (yes/true/1/on in any case; the parser stores "true"). Absent: false.
+bool ManagedTagSaysYes(const std::optional<std::string>& value);
 
 }  // namespace pcipass::hv
 

@@ -25,7 +25,7 @@ TEST(PlanAssignmentsTest, IdsManagedAndInterfaceFromTags) {
   std::vector<ClaimedDevice> v = {
       Claimed("0000:0a:00.2", DeviceType::kVf, {{"physical_network", "net1"}}),
       Claimed("0000:81:00.1", DeviceType::kPci, {{"managed", "No"}}),
-      Claimed("0000:0a:00.1", DeviceType::kVf),
+      Claimed("0000:0a:00.1", DeviceType::kVf, {{"managed", "true"}}),
       Claimed("0000:0b:00.0", DeviceType::kPf, {{"physical_network", "n"}}),
   };
   Result<std::vector<HostdevAssignment>> r = PlanAssignments("vm", v, {});
@@ -40,19 +40,21 @@ TEST(PlanAssignmentsTest, IdsManagedAndInterfaceFromTags) {
   EXPECT_FALSE((*r)[2].as_interface) << "a PF never becomes an interface";
   EXPECT_EQ((*r)[3].host.ToString(), "0000:81:00.1");
   EXPECT_FALSE((*r)[3].managed) << "managed tag 'No'";
-  EXPECT_TRUE((*r)[0].managed);
+  EXPECT_TRUE((*r)[0].managed) << "managed tag 'true'";
+  EXPECT_FALSE((*r)[2].managed)
+      << "no tag: pcipass claim detached it, libvirt must not give it back";
   EXPECT_EQ((*r)[3].pci_alias, "a1");
 }
 
 TEST(PlanAssignmentsTest, ManagedTagValues) {
   struct Case {
     std::optional<std::string> value;
-    bool says_no;
-  } cases[] = {{std::nullopt, false}, {"yes", false},  {"true", false},
-               {"no", true},          {"FALSE", true}, {"0", true},
-               {"off", true}};
+    bool says_yes;
+  } cases[] = {{std::nullopt, false}, {"yes", true},  {"true", true},
+               {"On", true},          {"1", true},    {"no", false},
+               {"FALSE", false},      {"0", false},   {"off", false}};
   for (const Case& c : cases) {
-    EXPECT_EQ(ManagedTagSaysNo(c.value), c.says_no) << c.value.value_or("-");
+    EXPECT_EQ(ManagedTagSaysYes(c.value), c.says_yes) << c.value.value_or("-");
   }
 }
 
