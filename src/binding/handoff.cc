@@ -109,6 +109,27 @@ class Executor {
     return Status::Ok();
   }
 
+  // The original driver's module may have been unloaded while the device
+  // was away (e.g. `rmmod e1000e` once no device used it): load it again,
+  // or no probe can give the device back. Driver names are module names
+  // for PCI drivers; modprobe treats '-' and '_' alike.
+  Status EnsureDriverLoaded(const std::string& driver) {
+    if (!dry_run() && sysfs::Exists(host_.PciDriverDir(driver))) {
+      return Status::Ok();
+    }
+    if (dry_run()) return Status::Ok();
+    report_->writes.push_back(
+        {"modprobe", driver, "load the original driver " + driver});
+    PCIPASS_RETURN_IF_ERROR(io_.LoadModule(driver));
+    if (!sysfs::Exists(host_.PciDriverDir(driver))) {
+      return Status::FailedPrecondition(
+          "modprobe " + driver + " succeeded but " +
+          host_.PciDriverDir(driver).string() +
+          " did not appear; bind the device by hand");
+    }
+    return Status::Ok();
+  }
+
   // drivers_probe, then, if |want| did not take it, an explicit bind to
   // |want| (which reports the probe's errno, unlike drivers_probe).
   Status Probe(const PciAddress& addr, const std::string& want) {
@@ -163,6 +184,8 @@ class Executor {
                                ": was unbound before; left unbound");
       return Status::Ok();
     }
+    PCIPASS_RETURN_IF_ERROR(EnsureDriverLoaded(*rec.original_driver)
+                                .WithContext("give back " + a.ToString()));
     return Probe(a, *rec.original_driver);
   }
 

@@ -485,6 +485,24 @@ TEST_F(HandOffTest, ReattachBindsOriginalWhenAnotherDriverGrabsIt) {
   EXPECT_TRUE(JournalExists()) << "kept for the next run";
 }
 
+TEST_F(HandOffTest, ReattachLoadsAnUnloadedOriginalDriver) {
+  FakeKernel k(tree_.host());
+  ASSERT_TRUE(Detach(tree_.host(), k, {Addr("0000:02:00.0")}, opts_).ok());
+  // `rmmod e1000e` while the device was away (0000:01:00.0 was given to
+  // the fake's e1000e too, so take the module away from the whole bus).
+  fs::remove_all(tree_.host().PciDriverDir("e1000e"));
+  auto r = Reattach(tree_.host(), k, {Addr("0000:02:00.0")}, opts_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(k.modules_loaded(),
+            (std::vector<std::string>{"vfio-pci", "e1000e"}));
+  EXPECT_EQ(Driver("0000:02:00.0"), "e1000e");
+  bool reported = false;
+  for (const auto& w : r->writes) {
+    reported = reported || (w.path == "modprobe" && w.value == "e1000e");
+  }
+  EXPECT_TRUE(reported) << "the modprobe is listed with the writes";
+}
+
 TEST_F(HandOffTest, ReattachBlockedUnbindTimesOutWithClearMessage) {
   FakeKernel k(tree_.host());
   ASSERT_TRUE(Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_).ok());

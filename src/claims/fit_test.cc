@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "claims/pools.h"
 
 namespace pcipass::claims {
@@ -398,6 +400,54 @@ TEST(NumaTest, ParseLists) {
       EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
     }
   }
+}
+
+// Rows 47-50 are Nova's pool bookkeeping and Placement internals; pcipass's
+// documented replacements (docs/design.md):
+// 47: pools are derived from the device table on every fit, so nothing is
+//     left behind with count 0 and a failed fit changes no state.
+TEST(FitTest, Row47NoPoolBookkeepingLeftBehind) {
+  FitHost host = Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
+  FitResult one = Fit(host, {Req({Product("0001")}, 1)}, {});
+  ASSERT_TRUE(one.ok);
+  size_t taken = 0;
+  for (const auto& [a, d] : one.after.devices()) {
+    if (d.state != DeviceState::kAvailable) ++taken;
+  }
+  EXPECT_EQ(taken, 1u);
+  // The input table is untouched: fit is pure.
+  for (const auto& [a, d] : host.table.devices()) {
+    EXPECT_EQ(d.state, DeviceState::kAvailable) << a.ToString();
+  }
+}
+
+// 48: Nova takes the last-added device of a pool (LIFO, depends on the
+//     order devices were discovered); pcipass takes the lowest address, so
+//     the same host state always gives the same answer.
+TEST(FitTest, Row48DeterministicOrderNotLifo) {
+  std::vector<LedgerDevice> devs = {Dev("0000:0a:00.1", 0x10ed, std::nullopt,
+                                        DeviceType::kPci),
+                                    Dev("0000:0a:00.2", 0x10ed),
+                                    Dev("0000:0a:00.3", 0x10ed)};
+  FitResult fwd = Fit(Host(devs), {Req({Product("10ed")}, 1)}, {});
+  std::reverse(devs.begin(), devs.end());
+  FitResult rev = Fit(Host(devs), {Req({Product("10ed")}, 1)}, {});
+  EXPECT_EQ(Chosen(fwd), std::vector<std::string>{"0000:0a:00.1"});
+  EXPECT_EQ(Chosen(rev), Chosen(fwd)) << "insertion order must not matter";
+}
+
+// 49/50: Placement resource-provider mappings (rp_uuids, request-to-RP
+//     mapping) do not exist in pcipass; such keys in a request spec never
+//     narrow or widen the match, so the fit is the same with and without.
+TEST(FitTest, Rows49And50PlacementKeysIgnored) {
+  FitHost host = Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
+  RequestSpec with_rp = Product("0001");
+  with_rp["rp_uuids"] = "pf1,pf2";
+  FitResult a = Fit(host, {Req({Product("0001")}, 2)}, {});
+  FitResult b = Fit(host, {Req({with_rp}, 2)}, {});
+  ASSERT_TRUE(a.ok);
+  EXPECT_EQ(b.ok, a.ok);
+  EXPECT_EQ(Chosen(b), Chosen(a));
 }
 
 }  // namespace
