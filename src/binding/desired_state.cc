@@ -18,8 +18,8 @@ namespace {
 Status Bad(const IniEntry& e, const std::string& what,
            const std::string& source) {
   return Status::InvalidArgument(source + ":" + std::to_string(e.line) +
-                                 ": [host] " + e.key + " = " + e.value +
-                                 ": " + what);
+                                 ": [host] " + e.key + " = " + e.value + ": " +
+                                 what);
 }
 
 // "8086" or "*" -> id / any. Anything else: nullopt in |ok|.
@@ -91,8 +91,7 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
         try {
           j = nlohmann::json::parse(e.value);
         } catch (const std::exception& ex) {
-          return Bad(e, std::string("not valid JSON (") + ex.what() + ")",
-                     src);
+          return Bad(e, std::string("not valid JSON (") + ex.what() + ")", src);
         }
         if (!j.is_object() || j.empty()) {
           return Bad(e,
@@ -108,22 +107,25 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
           if (k == "vendor_id" || k == "product_id") {
             std::optional<uint16_t> id;
             if (!ParseId(s, &id)) {
-              return Bad(e, "\"" + k + "\": \"" + s +
-                                "\" is not 1-4 hex digits or \"*\"",
-                         src);
+              return Bad(
+                  e,
+                  "\"" + k + "\": \"" + s + "\" is not 1-4 hex digits or \"*\"",
+                  src);
             }
             (k == "vendor_id" ? sel.vendor_id : sel.product_id) = id;
           } else if (k == "address") {
             if (!ValidGlob(s)) {
-              return Bad(e, "\"address\": \"" + s +
-                                "\" is not an address glob like "
-                                "0000:03:00.* ",
+              return Bad(e,
+                         "\"address\": \"" + s +
+                             "\" is not an address glob like "
+                             "0000:03:00.* ",
                          src);
             }
             sel.address_glob = s;
           } else {
-            return Bad(e, "unknown key \"" + k +
-                              "\" (accepted: vendor_id, product_id, address)",
+            return Bad(e,
+                       "unknown key \"" + k +
+                           "\" (accepted: vendor_id, product_id, address)",
                        src);
           }
         }
@@ -141,9 +143,8 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
     } else if (e.key == "sriov_numvfs") {
       PciAddress pf;
       std::string rest;
-      auto n = SplitPfValue(e.value, &pf, &rest)
-                   ? sysfs::ParseInt(rest)
-                   : std::nullopt;
+      auto n = SplitPfValue(e.value, &pf, &rest) ? sysfs::ParseInt(rest)
+                                                 : std::nullopt;
       if (!n || *n < 0 || *n > 65535) {
         return Bad(e, "expected PF_ADDRESS=COUNT, e.g. 0000:03:00.0=4", src);
       }
@@ -163,8 +164,7 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
       std::string rest;
       if (!SplitPfValue(e.value, &pf, &rest) ||
           (rest != "on" && rest != "off" && rest != "1" && rest != "0")) {
-        return Bad(e, "expected PF_ADDRESS=on|off, e.g. 0000:03:00.0=off",
-                   src);
+        return Bad(e, "expected PF_ADDRESS=on|off, e.g. 0000:03:00.0=off", src);
       }
       if (!autoprobe_seen.insert(pf).second) {
         return Bad(e, "PF " + pf.ToString() + " is listed twice", src);
@@ -201,8 +201,8 @@ Result<ApplyReport> Apply(const HostRoot& host, KernelIo& io,
   bool changed = false;
   for (const SriovTarget& t : state.sriov) {
     const auto dir = host.PciDeviceDir(t.pf);
-    auto cur = sysfs::ParseInt(
-        sysfs::ReadOptional(dir / "sriov_numvfs").value_or(""));
+    auto cur =
+        sysfs::ParseInt(sysfs::ReadOptional(dir / "sriov_numvfs").value_or(""));
     auto ap = sysfs::ReadOptional(dir / "sriov_drivers_autoprobe");
     bool ap_ok = !t.autoprobe || ap == (*t.autoprobe ? "1" : "0");
     if (cur && *cur == t.numvfs && ap_ok) continue;

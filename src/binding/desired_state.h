@@ -36,8 +36,8 @@
 namespace pcipass {
 
 struct VfioSelector {
-  std::string text;  // as written, for messages
-  std::string where;  // "pcipass.conf:12"
+  std::string text;                         // as written, for messages
+  std::string where;                        // "pcipass.conf:12"
   std::optional<std::string> address_glob;  // fnmatch on "dddd:bb:ss.f"
   std::optional<uint16_t> vendor_id;        // nullopt: any
   std::optional<uint16_t> product_id;       // nullopt: any

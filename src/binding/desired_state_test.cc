@@ -73,8 +73,9 @@ TEST(DesiredStateTest, BadInputNamesLineKeyValueAndAccepted) {
     EXPECT_NE(s.status().message().find("pcipass.conf:2"), std::string::npos)
         << c.line << ": " << s.status().message();
   }
-  auto twice = Parse("[host]\nsriov_numvfs = 0000:03:00.0=1\n"
-                     "sriov_numvfs = 0000:03:00.0=2\n");
+  auto twice = Parse(
+      "[host]\nsriov_numvfs = 0000:03:00.0=1\n"
+      "sriov_numvfs = 0000:03:00.0=2\n");
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.status().message().find("listed twice"), std::string::npos);
 }
@@ -128,9 +129,9 @@ TEST(DesiredStateTest, ApplyIsIdempotent) {
   auto first = Apply(tree.host(), k, *state, o);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_FALSE(first->nothing_to_do);
-  EXPECT_EQ(first->detach.changed,
-            (std::vector<PciAddress>{Addr("0000:01:00.0"),
-                                     Addr("0000:03:00.1")}));
+  EXPECT_EQ(
+      first->detach.changed,
+      (std::vector<PciAddress>{Addr("0000:01:00.0"), Addr("0000:03:00.1")}));
   auto drv = [&](const char* a) {
     return sysfs::LinkBasename(tree.host().PciDeviceDir(Addr(a)) / "driver");
   };

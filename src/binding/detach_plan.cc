@@ -31,7 +31,6 @@ std::string JoinAddrs(const std::vector<PciAddress>& addrs) {
   return Join(parts);
 }
 
-
 std::string DriverName(const std::optional<std::string>& d) {
   return d ? *d : "no driver";
 }
@@ -44,13 +43,15 @@ Status CheckDetachable(const Inventory& inv, const PciDevice& dev) {
   const std::string a = dev.address.ToString();
   if (dev.IsBridge()) {
     return Status::FailedPrecondition(
-        a + " is a bridge: bridges stay with the host (pcieport) and "
-            "vfio-pci cannot take them; detach the devices behind it");
+        a +
+        " is a bridge: bridges stay with the host (pcieport) and "
+        "vfio-pci cannot take them; detach the devices behind it");
   }
   if (!dev.iommu_group) {
     return Status::FailedPrecondition(
-        a + " has no IOMMU group: the IOMMU is off or does not cover it "
-            "(see `pcipass check`; boot with intel_iommu=on or amd_iommu=on)");
+        a +
+        " has no IOMMU group: the IOMMU is off or does not cover it "
+        "(see `pcipass check`; boot with intel_iommu=on or amd_iommu=on)");
   }
   const IommuGroup* g = inv.FindGroup(*dev.iommu_group);
   if (g && g->noiommu) {
@@ -94,8 +95,9 @@ Result<DetachSet> PlanDetachSet(const Inventory& inv,
                                 const std::vector<PciAddress>& devices,
                                 const HandOffOptions& opts) {
   if (devices.empty()) {
-    return Status::InvalidArgument("no device given; name at least one "
-                                   "address (dddd:bb:ss.f)");
+    return Status::InvalidArgument(
+        "no device given; name at least one "
+        "address (dddd:bb:ss.f)");
   }
   DetachSet set;
   std::vector<PciAddress> want;
@@ -139,22 +141,22 @@ Result<DetachSet> PlanDetachSet(const Inventory& inv,
                         " is bound to " + DriverName(md->driver) +
                         ", which does kernel DMA; unbind it first");
         }
-        PCIPASS_RETURN_IF_ERROR(
-            CheckDetachable(inv, *md).WithContext(
-                "--group: member of IOMMU group " + std::to_string(gid)));
+        PCIPASS_RETURN_IF_ERROR(CheckDetachable(inv, *md).WithContext(
+            "--group: member of IOMMU group " + std::to_string(gid)));
         AddUnique(want, m);
         moved[m] = std::string(kVfioPci);
       }
       after = EvaluateGroup(*g, inv, moved);
     }
     if (!after.viable) {
-      std::string msg = "IOMMU group " + std::to_string(gid) +
-                        " would not be viable for VFIO: " +
-                        Join(after.blockers) +
-                        " would stay on host drivers";
+      std::string msg =
+          "IOMMU group " + std::to_string(gid) +
+          " would not be viable for VFIO: " + Join(after.blockers) +
+          " would stay on host drivers";
       if (!opts.whole_group) {
-        msg += "; detach the whole group with --group (bridges stay on "
-               "pcieport) or name those devices too";
+        msg +=
+            "; detach the whole group with --group (bridges stay on "
+            "pcieport) or name those devices too";
       }
       return Refuse(msg);
     }
@@ -184,9 +186,9 @@ Result<DetachSet> PlanDetachSet(const Inventory& inv,
       return Refuse("the host uses " + Join(reasons, "; ") +
                     "; refusing to take it (use --force REASON to override)");
     }
-    set.notes.push_back("--force (" + *opts.force_reason +
-                        "): taking devices the host uses: " +
-                        Join(reasons, "; "));
+    set.notes.push_back(
+        "--force (" + *opts.force_reason +
+        "): taking devices the host uses: " + Join(reasons, "; "));
   }
   std::sort(want.begin(), want.end());
   set.to_change = want;

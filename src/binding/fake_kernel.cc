@@ -95,7 +95,8 @@ Status FakeKernel::Write(const fs::path& path, std::string_view value,
     return Errno(fail_errno_, path);
   }
   Status s = DoWrite(rel, std::string(value));
-  if (!s.ok()) return Status(s.code(), s.message() + " (" + path.string() + ")");
+  if (!s.ok())
+    return Status(s.code(), s.message() + " (" + path.string() + ")");
   return s;
 }
 
@@ -340,8 +341,8 @@ Status FakeKernel::LoadModule(std::string_view name) {
     if (!fs::exists(d / f)) Put(d / f, "");
   }
   if (drv == "vfio-pci") {
-    const fs::path p = host_.ModuleDir("vfio_pci") / "parameters" /
-                       "enable_sriov";
+    const fs::path p =
+        host_.ModuleDir("vfio_pci") / "parameters" / "enable_sriov";
     if (!fs::exists(p)) Put(p, "N\n");
   }
   return Status::Ok();
@@ -351,8 +352,8 @@ Status FakeKernel::WaitForPath(const fs::path& path, bool present,
                                std::chrono::milliseconds /*timeout*/) {
   std::error_code ec;
   if (fs::exists(path, ec) == present) return Status::Ok();
-  return Status::Unavailable(path.string() + (present ? " did not appear"
-                                                      : " did not go away"));
+  return Status::Unavailable(
+      path.string() + (present ? " did not appear" : " did not go away"));
 }
 
 }  // namespace pcipass::testing

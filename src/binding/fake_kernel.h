@@ -45,7 +45,10 @@ class FakeKernel : public KernelIo {
 
   // The |n|th write (1-based, counted from now on) fails with |err| and
   // changes nothing.
-  void FailWrite(int n, int err) { fail_at_ = writes_ + n; fail_errno_ = err; }
+  void FailWrite(int n, int err) {
+    fail_at_ = writes_ + n;
+    fail_errno_ = err;
+  }
   // Every write whose path ends with |suffix| fails with |err|.
   void FailPathSuffix(std::string suffix, int err) {
     fail_suffix_ = std::move(suffix);

@@ -142,9 +142,10 @@ class Executor {
     if (now) {
       // Another driver matched first (e.g. a second driver for the same
       // ids): take the device back from it and bind |want| explicitly.
-      PCIPASS_RETURN_IF_ERROR(
-          Unbind(addr, *now).WithContext(addr.ToString() + " was taken by " +
-                                         *now + " instead of " + want));
+      PCIPASS_RETURN_IF_ERROR(Unbind(addr, *now)
+                                  .WithContext(addr.ToString() +
+                                               " was taken by " + *now +
+                                               " instead of " + want));
     }
     Status bind = Write(host_.PciDriverDir(want) / "bind", addr.ToString(),
                         "bind explicitly to " + want);
@@ -170,10 +171,10 @@ class Executor {
       return Status::Ok();
     }
     if (CurrentOverride(host_, a) != rec.previous_override || dry_run()) {
-      PCIPASS_RETURN_IF_ERROR(SetOverride(
-          a, rec.previous_override,
-          rec.previous_override ? "restore the previous override"
-                                : "clear the vfio-pci override"));
+      PCIPASS_RETURN_IF_ERROR(SetOverride(a, rec.previous_override,
+                                          rec.previous_override
+                                              ? "restore the previous override"
+                                              : "clear the vfio-pci override"));
     }
     auto cur = CurrentDriver(host_, a);
     if (dry_run()) cur = kVfioPci;
@@ -211,8 +212,7 @@ class Executor {
 Status RollBack(Executor& ex, Journal& journal, const Status& cause,
                 const std::string& state_dir) {
   std::vector<std::string> restored, failed;
-  for (auto it = journal.devices.rbegin(); it != journal.devices.rend();
-       ++it) {
+  for (auto it = journal.devices.rbegin(); it != journal.devices.rend(); ++it) {
     if (it->step == JournalStep::kPending) continue;
     Status s = ex.Restore(it->record);
     if (s.ok()) {
@@ -223,14 +223,14 @@ Status RollBack(Executor& ex, Journal& journal, const Status& cause,
       failed.push_back(it->record.address.ToString() + ": " + s.message());
     }
   }
-  std::string what = cause.message() + "; rolled back: " +
-                     (restored.empty() ? "nothing had changed"
-                                       : Join(restored));
+  std::string what =
+      cause.message() + "; rolled back: " +
+      (restored.empty() ? "nothing had changed" : Join(restored));
   if (!failed.empty()) {
     (void)AppendLog(state_dir, "ROLLBACK FAILED: " + Join(failed, "; "));
-    return Status::DataLoss(what + "; COULD NOT RESTORE: " +
-                            Join(failed, "; ") + " (journal kept in " +
-                            state_dir + "; the next pcipass run retries)");
+    return Status::DataLoss(
+        what + "; COULD NOT RESTORE: " + Join(failed, "; ") +
+        " (journal kept in " + state_dir + "; the next pcipass run retries)");
   }
   (void)ClearJournal(state_dir);
   (void)AppendLog(state_dir, "rolled back: " + what);
@@ -313,8 +313,7 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
     if (!l.ok()) return l.status();
     lock.emplace(std::move(*l));
     PCIPASS_RETURN_IF_ERROR(RecoverJournal(host, io, opts.state_dir,
-                                           opts.write_timeout,
-                                           &report.notes));
+                                           opts.write_timeout, &report.notes));
   }
   DiscoveryOptions dopts;
   dopts.lookup_names = false;
@@ -328,14 +327,13 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
 
   Executor ex(host, io, opts, &report);
   if (!sysfs::Exists(host.PciDriverDir(kVfioPci))) {
-    report.writes.push_back(
-        {"modprobe", kVfioPci, "load the vfio-pci driver"});
+    report.writes.push_back({"modprobe", kVfioPci, "load the vfio-pci driver"});
     if (!opts.dry_run) {
       PCIPASS_RETURN_IF_ERROR(io.LoadModule(kVfioPci));
       if (!sysfs::Exists(host.PciDriverDir(kVfioPci))) {
-        return Status::FailedPrecondition(
-            "modprobe vfio-pci succeeded but " +
-            host.PciDriverDir(kVfioPci).string() + " did not appear");
+        return Status::FailedPrecondition("modprobe vfio-pci succeeded but " +
+                                          host.PciDriverDir(kVfioPci).string() +
+                                          " did not appear");
       }
     }
   }
@@ -357,12 +355,12 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
   }
   if (!opts.dry_run) {
     PCIPASS_RETURN_IF_ERROR(WriteJournal(opts.state_dir, journal));
-    (void)AppendLog(opts.state_dir,
-                    "detach " + JoinAddrs(set->to_change) +
-                        (opts.force_reason
-                             ? " FORCED: " + *opts.force_reason +
-                                   " (" + Join(set->notes, "; ") + ")"
-                             : ""));
+    (void)AppendLog(
+        opts.state_dir,
+        "detach " + JoinAddrs(set->to_change) +
+            (opts.force_reason ? " FORCED: " + *opts.force_reason + " (" +
+                                     Join(set->notes, "; ") + ")"
+                               : ""));
   }
 
   auto fail = [&](const Status& s, const PciAddress& a) -> Status {
@@ -374,9 +372,9 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
     const PciAddress& a = jd.record.address;
     jd.step = JournalStep::kOverrideSet;
     ex.SaveJournal(journal);
-    Status s = ex.SetOverride(
-        a, std::string(kVfioPci),
-        "pin to vfio-pci first, so no host driver can grab it");
+    Status s =
+        ex.SetOverride(a, std::string(kVfioPci),
+                       "pin to vfio-pci first, so no host driver can grab it");
     if (!s.ok()) return fail(s, a);
     if (jd.record.original_driver) {
       jd.step = JournalStep::kUnbound;
@@ -416,14 +414,12 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
       if (!blockers.empty()) {
         return fail(Status::FailedPrecondition(
                         "IOMMU group " + std::to_string(gid) +
-                        " is not viable after the detach: " +
-                        Join(blockers)),
+                        " is not viable after the detach: " + Join(blockers)),
                     set->to_change.front());
       }
     }
     PCIPASS_RETURN_IF_ERROR(ClearJournal(opts.state_dir));
-    (void)AppendLog(opts.state_dir,
-                    "detached " + JoinAddrs(set->to_change));
+    (void)AppendLog(opts.state_dir, "detached " + JoinAddrs(set->to_change));
   }
   report.changed = set->to_change;
   return report;
@@ -433,8 +429,9 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
                                const std::vector<PciAddress>& devices,
                                const HandOffOptions& opts) {
   if (devices.empty()) {
-    return Status::InvalidArgument("no device given; name at least one "
-                                   "address (dddd:bb:ss.f)");
+    return Status::InvalidArgument(
+        "no device given; name at least one "
+        "address (dddd:bb:ss.f)");
   }
   HandOffReport report;
   std::optional<StateLock> lock;
@@ -446,8 +443,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
     if (!l.ok()) return l.status();
     lock.emplace(std::move(*l));
     PCIPASS_RETURN_IF_ERROR(RecoverJournal(host, io, opts.state_dir,
-                                           opts.write_timeout,
-                                           &report.notes));
+                                           opts.write_timeout, &report.notes));
   }
   DiscoveryOptions dopts;
   dopts.lookup_names = false;
@@ -516,9 +512,9 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
       jd.record = {a, std::nullopt, std::nullopt};
       report.notes.push_back(
           a.ToString() + ": original driver unknown (no record in " +
-          opts.state_dir +
-          "): left unbound; bind it with `echo " + a.ToString() + " > " +
-          host.PciDriversDir().string() + "/<driver>/bind`");
+          opts.state_dir + "): left unbound; bind it with `echo " +
+          a.ToString() + " > " + host.PciDriversDir().string() +
+          "/<driver>/bind`");
     }
     journal.devices.push_back(jd);
   }

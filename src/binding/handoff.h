@@ -63,8 +63,8 @@ struct PlannedWrite {
 };
 
 struct HandOffReport {
-  std::vector<PlannedWrite> writes;  // in order (executed, or planned)
-  std::vector<PciAddress> changed;   // devices whose binding changed
+  std::vector<PlannedWrite> writes;      // in order (executed, or planned)
+  std::vector<PciAddress> changed;       // devices whose binding changed
   std::vector<PciAddress> already_done;  // no-ops
   std::vector<std::string> notes;  // "original driver unknown: left unbound"
 };

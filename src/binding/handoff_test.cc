@@ -106,10 +106,12 @@ TEST_F(HandOffTest, DetachAndReattachE1000e) {
   EXPECT_EQ(r->changed, std::vector<PciAddress>{Addr("0000:01:00.0")});
   // Method: override first, then unbind, then drivers_probe. Never new_id.
   ASSERT_EQ(k.log().size(), 3u);
-  EXPECT_EQ(k.log()[0], "sys/bus/pci/devices/0000:01:00.0/driver_override="
-                        "vfio-pci");
-  EXPECT_EQ(k.log()[1], "sys/bus/pci/devices/0000:01:00.0/driver/unbind="
-                        "0000:01:00.0");
+  EXPECT_EQ(k.log()[0],
+            "sys/bus/pci/devices/0000:01:00.0/driver_override="
+            "vfio-pci");
+  EXPECT_EQ(k.log()[1],
+            "sys/bus/pci/devices/0000:01:00.0/driver/unbind="
+            "0000:01:00.0");
   EXPECT_EQ(k.log()[2], "sys/bus/pci/drivers_probe=0000:01:00.0");
   EXPECT_FALSE(JournalExists());
   auto rec = LoadRecord(opts_.state_dir, Addr("0000:01:00.0"));
@@ -132,20 +134,18 @@ TEST_F(HandOffTest, DetachAndReattachAreIdempotent) {
   auto again = Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(k.writes(), writes) << "no write for a device on vfio-pci";
-  EXPECT_EQ(again->already_done,
-            std::vector<PciAddress>{Addr("0000:01:00.0")});
+  EXPECT_EQ(again->already_done, std::vector<PciAddress>{Addr("0000:01:00.0")});
   EXPECT_TRUE(again->changed.empty());
   // The record still names the true original driver.
-  EXPECT_EQ((*LoadRecord(opts_.state_dir, Addr("0000:01:00.0")))
-                ->original_driver,
-            "e1000e");
+  EXPECT_EQ(
+      (*LoadRecord(opts_.state_dir, Addr("0000:01:00.0")))->original_driver,
+      "e1000e");
   ASSERT_TRUE(Reattach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_).ok());
   const int after = k.writes();
   auto twice = Reattach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
   ASSERT_TRUE(twice.ok());
   EXPECT_EQ(k.writes(), after);
-  EXPECT_EQ(twice->already_done,
-            std::vector<PciAddress>{Addr("0000:01:00.0")});
+  EXPECT_EQ(twice->already_done, std::vector<PciAddress>{Addr("0000:01:00.0")});
 }
 
 TEST_F(HandOffTest, DryRunPrintsWritesAndChangesNothing) {
@@ -190,15 +190,25 @@ struct RefusalCase {
 
 TEST_F(HandOffTest, Refusals) {
   std::vector<RefusalCase> cases = {
-      {"empty list", {}, nullptr, StatusCode::kInvalidArgument,
-       {"no device"}},
-      {"unknown device", {"0000:09:00.0"}, nullptr, StatusCode::kNotFound,
+      {"empty list", {}, nullptr, StatusCode::kInvalidArgument, {"no device"}},
+      {"unknown device",
+       {"0000:09:00.0"},
+       nullptr,
+       StatusCode::kNotFound,
        {"0000:09:00.0"}},
-      {"bridge", {"0000:00:01.0"}, nullptr, StatusCode::kFailedPrecondition,
+      {"bridge",
+       {"0000:00:01.0"},
+       nullptr,
+       StatusCode::kFailedPrecondition,
        {"0000:00:01.0", "bridge"}},
-      {"pci bridge in shared group", {"0000:04:00.0"}, nullptr,
-       StatusCode::kFailedPrecondition, {"bridge"}},
-      {"group not viable without --group", {"0000:05:01.0"}, nullptr,
+      {"pci bridge in shared group",
+       {"0000:04:00.0"},
+       nullptr,
+       StatusCode::kFailedPrecondition,
+       {"bridge"}},
+      {"group not viable without --group",
+       {"0000:05:01.0"},
+       nullptr,
        StatusCode::kFailedPrecondition,
        {"IOMMU group 10", "0000:05:02.0", "--group"}},
       {"no iommu group",
@@ -207,19 +217,20 @@ TEST_F(HandOffTest, Refusals) {
          t.Remove(b.DevicePath("0000:01:00.0") + "/iommu_group");
          t.Remove("sys/kernel/iommu_groups/7");
        },
-       StatusCode::kFailedPrecondition, {"no IOMMU group"}},
+       StatusCode::kFailedPrecondition,
+       {"no IOMMU group"}},
       {"noiommu group",
        {"0000:01:00.0"},
-       [](FixtureTree&, SysfsBuilder& b) {
-         b.SetGroupName(7, "vfio-noiommu");
-       },
-       StatusCode::kFailedPrecondition, {"no-IOMMU"}},
+       [](FixtureTree&, SysfsBuilder& b) { b.SetGroupName(7, "vfio-noiommu"); },
+       StatusCode::kFailedPrecondition,
+       {"no-IOMMU"}},
       {"direct region",
        {"0000:01:00.0"},
        [](FixtureTree&, SysfsBuilder& b) {
          b.AddReservedRegion(7, "0x000000007b800000 0x000000007fffffff direct");
        },
-       StatusCode::kFailedPrecondition, {"direct", "RMRR"}},
+       StatusCode::kFailedPrecondition,
+       {"direct", "RMRR"}},
       {"PF with VFs",
        {"0000:03:00.0"},
        [](FixtureTree&, SysfsBuilder& b) {
@@ -237,7 +248,8 @@ TEST_F(HandOffTest, Refusals) {
          n.addresses = {"10.0.0.1/24"};
          b.AddNetdev("0000:02:00.0", "eth1", n);
        },
-       StatusCode::kFailedPrecondition, {"host uses", "eth1", "--force"}},
+       StatusCode::kFailedPrecondition,
+       {"host uses", "eth1", "--force"}},
       {"host netdev on a group-mate (--group)",
        {"0000:05:01.0"},
        [](FixtureTree&, SysfsBuilder& b) {
@@ -245,7 +257,8 @@ TEST_F(HandOffTest, Refusals) {
          n.addresses = {"10.0.0.2/24"};
          b.AddNetdev("0000:05:02.0", "eth2", n);
        },
-       StatusCode::kFailedPrecondition, {"0000:05:02.0", "eth2"}},
+       StatusCode::kFailedPrecondition,
+       {"0000:05:02.0", "eth2"}},
   };
   for (const RefusalCase& c : cases) {
     FixtureTree tree;
@@ -289,8 +302,7 @@ TEST_F(HandOffTest, Refusals) {
         << c.name << ": " << r.status().ToString();
     for (const auto& m : c.message_has) {
       EXPECT_NE(r.status().message().find(m), std::string::npos)
-          << c.name << ": missing \"" << m
-          << "\" in: " << r.status().message();
+          << c.name << ": missing \"" << m << "\" in: " << r.status().message();
     }
     EXPECT_EQ(k.writes(), 0) << c.name << ": a refusal writes nothing";
   }
@@ -302,7 +314,7 @@ TEST_F(HandOffTest, WholeGroupTakesEndpointsAndLeavesTheBridge) {
   auto r = Detach(tree_.host(), k, {Addr("0000:05:01.0")}, opts_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->changed, (std::vector<PciAddress>{Addr("0000:05:01.0"),
-                                                  Addr("0000:05:02.0")}));
+                                                 Addr("0000:05:02.0")}));
   EXPECT_EQ(Driver("0000:05:01.0"), "vfio-pci");
   EXPECT_EQ(Driver("0000:05:02.0"), "vfio-pci");
   EXPECT_EQ(Driver("0000:04:00.0"), std::nullopt) << "bridge untouched";
@@ -318,8 +330,8 @@ TEST_F(HandOffTest, WholeGroupTakesEndpointsAndLeavesTheBridge) {
 
 TEST_F(HandOffTest, NamingEveryMemberWorksWithoutGroupFlag) {
   FakeKernel k(tree_.host());
-  auto r = Detach(tree_.host(), k,
-                  {Addr("0000:05:02.0"), Addr("0000:05:01.0")}, opts_);
+  auto r = Detach(tree_.host(), k, {Addr("0000:05:02.0"), Addr("0000:05:01.0")},
+                  opts_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->changed.size(), 2u);
 }
@@ -372,8 +384,8 @@ TEST_F(HandOffTest, FailureAtEveryStepRollsBack) {
     ASSERT_FALSE(r.ok()) << "step " << n;
     EXPECT_NE(r.status().message().find("rolled back"), std::string::npos)
         << "step " << n << ": " << r.status().message();
-    EXPECT_EQ(r.status().code(), n % 2 ? StatusCode::kUnavailable
-                                       : StatusCode::kIOError)
+    EXPECT_EQ(r.status().code(),
+              n % 2 ? StatusCode::kUnavailable : StatusCode::kIOError)
         << "step " << n;
     EXPECT_EQ(Driver("0000:05:01.0"), "e1000") << "step " << n;
     EXPECT_EQ(Driver("0000:05:02.0"), "8139cp") << "step " << n;
@@ -400,8 +412,9 @@ TEST_F(HandOffTest, FailedRollbackIsDataLossAndKeepsJournal) {
   FakeKernel k2(tree_.host());
   k2.SetNativeDriver("0000:05:01.0", "e1000");
   k2.SetNativeDriver("0000:05:02.0", "8139cp");
-  auto again = Detach(tree_.host(), k2, {Addr("0000:01:00.0")}, HandOffOptions{
-      opts_.state_dir, false, false, std::nullopt, opts_.write_timeout});
+  auto again = Detach(tree_.host(), k2, {Addr("0000:01:00.0")},
+                      HandOffOptions{opts_.state_dir, false, false,
+                                     std::nullopt, opts_.write_timeout});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(Driver("0000:05:01.0"), "e1000");
   EXPECT_FALSE(JournalExists());

@@ -51,8 +51,8 @@ Status SysfsKernelIo::LoadModule(std::string_view name) {
   std::vector<char*> argv = {const_cast<char*>("modprobe"), module.data(),
                              nullptr};
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, "modprobe", nullptr, nullptr, argv.data(),
-                        environ);
+  int rc =
+      posix_spawnp(&pid, "modprobe", nullptr, nullptr, argv.data(), environ);
   if (rc != 0) {
     return Status::FailedPrecondition(
         "cannot run modprobe " + module + ": " + std::strerror(rc) +

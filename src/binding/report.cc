@@ -2,14 +2,13 @@
 
 namespace pcipass {
 
-nlohmann::json HandOffReportToJson(const HandOffReport& report,
-                                   bool dry_run) {
+nlohmann::json HandOffReportToJson(const HandOffReport& report, bool dry_run) {
   nlohmann::json j;
   j["dry_run"] = dry_run;
   j["writes"] = nlohmann::json::array();
   for (const PlannedWrite& w : report.writes) {
-    j["writes"].push_back({{"path", w.path}, {"value", w.value},
-                           {"why", w.why}});
+    j["writes"].push_back(
+        {{"path", w.path}, {"value", w.value}, {"why", w.why}});
   }
   j["changed"] = nlohmann::json::array();
   for (const auto& a : report.changed) j["changed"].push_back(a.ToString());

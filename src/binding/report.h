@@ -4,10 +4,9 @@
 #ifndef PCIPASS_BINDING_REPORT_H_
 #define PCIPASS_BINDING_REPORT_H_
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "binding/handoff.h"
 

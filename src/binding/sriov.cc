@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <memory>
 
 #include "binding/kernel_io.h"
@@ -76,26 +75,26 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
     if (!l.ok()) return l.status();
     lock.emplace(std::move(*l));
     PCIPASS_RETURN_IF_ERROR(RecoverJournal(host, io, opts.state_dir,
-                                           opts.write_timeout,
-                                           &report.notes));
+                                           opts.write_timeout, &report.notes));
   }
   const fs::path dir = host.PciDeviceDir(pf);
   if (!sysfs::Exists(dir)) {
     return Status::NotFound("no PCI device " + a +
                             " on this host (see `pcipass list`)");
   }
-  auto total = sysfs::ParseInt(
-      sysfs::ReadOptional(dir / "sriov_totalvfs").value_or(""));
+  auto total =
+      sysfs::ParseInt(sysfs::ReadOptional(dir / "sriov_totalvfs").value_or(""));
   if (!total || *total <= 0) {
-    return Status::FailedPrecondition(a + " is not SR-IOV capable "
-                                          "(no sriov_totalvfs)");
+    return Status::FailedPrecondition(a +
+                                      " is not SR-IOV capable "
+                                      "(no sriov_totalvfs)");
   }
   report.totalvfs = static_cast<int>(*total);
   if (opts.numvfs > *total) {
-    return Status::InvalidArgument(
-        "--numvfs " + std::to_string(opts.numvfs) + ": " + a +
-        " supports at most " + std::to_string(*total) +
-        " VFs (sriov_totalvfs)");
+    return Status::InvalidArgument("--numvfs " + std::to_string(opts.numvfs) +
+                                   ": " + a + " supports at most " +
+                                   std::to_string(*total) +
+                                   " VFs (sriov_totalvfs)");
   }
   report.before = static_cast<int>(
       sysfs::ParseInt(sysfs::ReadOptional(dir / "sriov_numvfs").value_or(""))
@@ -126,8 +125,7 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
       }
       if (opts.claimed_by) {
         if (auto who = opts.claimed_by(vf.address)) {
-          busy.push_back(vf.address.ToString() + " (claimed by " + *who +
-                         ")");
+          busy.push_back(vf.address.ToString() + " (claimed by " + *who + ")");
         }
       }
     }
@@ -145,9 +143,8 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
     if (sysfs::ReadOptional(ap).value_or("") != want) {
       PCIPASS_RETURN_IF_ERROR(
           write(ap, want,
-                *opts.autoprobe
-                    ? "let host VF drivers probe new VFs"
-                    : "keep new VFs unbound (for passthrough)"));
+                *opts.autoprobe ? "let host VF drivers probe new VFs"
+                                : "keep new VFs unbound (for passthrough)"));
       if (!opts.dry_run && sysfs::ReadOptional(ap).value_or("") != want) {
         return Status::IOError("read back " + ap.string() + ": not " + want);
       }
@@ -155,8 +152,7 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
   }
   if (!count_changes) {
     report.vfs = ListVfs(host, pf);
-    report.notes.push_back(a + " already has " +
-                           std::to_string(report.before) +
+    report.notes.push_back(a + " already has " + std::to_string(report.before) +
                            " VFs: nothing to do");
     return report;
   }
@@ -164,8 +160,10 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
   auto driver = sysfs::LinkBasename(dir / "driver");
   if (!driver) {
     return Status::FailedPrecondition(
-        a + " has no driver: the kernel needs the PF driver to change its "
-            "VFs (reattach it first: pcipass reattach " + a + ")");
+        a +
+        " has no driver: the kernel needs the PF driver to change its "
+        "VFs (reattach it first: pcipass reattach " +
+        a + ")");
   }
   if (*driver == "vfio-pci" && opts.numvfs > 0) {
     const fs::path param =
@@ -190,8 +188,8 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
   if (!opts.dry_run) {
     PCIPASS_RETURN_IF_ERROR(WriteJournal(opts.state_dir, journal));
     (void)AppendLog(opts.state_dir, "sriov " + a + " numvfs " +
-                                        std::to_string(report.before) +
-                                        " -> " + std::to_string(opts.numvfs));
+                                        std::to_string(report.before) + " -> " +
+                                        std::to_string(opts.numvfs));
   }
   const fs::path numvfs = dir / "sriov_numvfs";
   auto finish_error = [&](Status s) -> Status {
@@ -203,13 +201,13 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
       std::string restored;
       if (now != report.before && report.before > 0) {
         if (now > 0) (void)io.Write(numvfs, "0", opts.write_timeout);
-        Status r = io.Write(numvfs, std::to_string(report.before),
-                            opts.write_timeout);
-        restored = r.ok() ? "; restored the previous count " +
-                                std::to_string(report.before)
-                          : "; could not restore the previous count " +
-                                std::to_string(report.before) + ": " +
-                                r.message();
+        Status r =
+            io.Write(numvfs, std::to_string(report.before), opts.write_timeout);
+        restored = r.ok()
+                       ? "; restored the previous count " +
+                             std::to_string(report.before)
+                       : "; could not restore the previous count " +
+                             std::to_string(report.before) + ": " + r.message();
       }
       (void)ClearJournal(opts.state_dir);
       return Status(s.code(), s.message() + restored);
@@ -238,8 +236,7 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
   report.after = opts.numvfs;
   if (!opts.dry_run) {
     int now = static_cast<int>(
-        sysfs::ParseInt(sysfs::ReadOptional(numvfs).value_or(""))
-            .value_or(-1));
+        sysfs::ParseInt(sysfs::ReadOptional(numvfs).value_or("")).value_or(-1));
     if (now != opts.numvfs) {
       (void)ClearJournal(opts.state_dir);
       return Status::IOError("read back " + numvfs.string() + ": " +

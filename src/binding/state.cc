@@ -153,11 +153,10 @@ Status WriteJournal(const std::string& state_dir, const Journal& journal) {
     e["step"] = std::string(JournalStepName(d.step));
     j["devices"].push_back(e);
   }
-  j["sriov_pf"] = journal.sriov_pf ? json(journal.sriov_pf->ToString())
-                                   : json(nullptr);
+  j["sriov_pf"] =
+      journal.sriov_pf ? json(journal.sriov_pf->ToString()) : json(nullptr);
   j["sriov_numvfs"] = journal.sriov_numvfs;
-  return WriteFileAtomic(fs::path(state_dir) / "journal.json",
-                         j.dump(2) + "\n")
+  return WriteFileAtomic(fs::path(state_dir) / "journal.json", j.dump(2) + "\n")
       .WithContext("journal");
 }
 
@@ -196,8 +195,8 @@ Result<std::optional<Journal>> ReadJournal(const std::string& state_dir) {
     journal.sriov_numvfs = j.value("sriov_numvfs", 0);
     return std::optional<Journal>(journal);
   } catch (const std::exception& e) {
-    return Status::DataLoss("journal " + path.string() +
-                            " is corrupt (" + e.what() +
+    return Status::DataLoss("journal " + path.string() + " is corrupt (" +
+                            e.what() +
                             "); inspect it, fix the devices by hand, then "
                             "remove it");
   }
@@ -218,7 +217,7 @@ Status SaveRecord(const std::string& state_dir, const HandOffRecord& record) {
 }
 
 Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
-                                               const PciAddress& address) {
+                                                const PciAddress& address) {
   const fs::path path = RecordPath(state_dir, address);
   auto text = sysfs::ReadText(path);
   if (!text.ok()) {
@@ -230,8 +229,8 @@ Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
   try {
     return std::optional<HandOffRecord>(RecordFromJson(json::parse(*text)));
   } catch (const std::exception& e) {
-    return Status::DataLoss("device record " + path.string() +
-                            " is corrupt (" + e.what() + ")");
+    return Status::DataLoss("device record " + path.string() + " is corrupt (" +
+                            e.what() + ")");
   }
 }
 
@@ -246,8 +245,8 @@ Status RemoveRecord(const std::string& state_dir, const PciAddress& address) {
 Status AppendLog(const std::string& state_dir, const std::string& line) {
   PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
   const fs::path path = fs::path(state_dir) / "log";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                  0600);
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "open " + path.string());
   const std::string text =
       UtcNow() + " pid=" + std::to_string(::getpid()) + " " + line + "\n";

@@ -90,7 +90,7 @@ Status ClearJournal(const std::string& state_dir);
 Status SaveRecord(const std::string& state_dir, const HandOffRecord& record);
 // nullopt if no record; DataLoss if the record is corrupt.
 Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
-                                               const PciAddress& address);
+                                                const PciAddress& address);
 Status RemoveRecord(const std::string& state_dir, const PciAddress& address);
 
 // Appends "<UTC time> pid=<pid> <line>\n" to <state>/log (fsync'd).

@@ -27,8 +27,8 @@ TEST(StateTest, JournalRoundTrip) {
   j.pid = 42;
   j.started = "2026-11-22T05:00:00Z";
   j.force_reason = "maintenance window";
-  j.devices.push_back({{Addr("0000:01:00.0"), "e1000e", std::nullopt},
-                       JournalStep::kUnbound});
+  j.devices.push_back(
+      {{Addr("0000:01:00.0"), "e1000e", std::nullopt}, JournalStep::kUnbound});
   j.devices.push_back({{Addr("0000:05:02.0"), std::nullopt, "pci-stub"},
                        JournalStep::kPending});
   j.sriov_pf = Addr("0000:03:00.0");

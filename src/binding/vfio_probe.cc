@@ -70,8 +70,7 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
   int v2 = ::ioctl(container.get(), VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
   int v1 = ::ioctl(container.get(), VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU);
   if (!step("type1-extension", v2 > 0 || v1 > 0,
-            "type1=" + std::to_string(v1) + " type1v2=" +
-                std::to_string(v2))) {
+            "type1=" + std::to_string(v1) + " type1v2=" + std::to_string(v2))) {
     return res;
   }
   const std::string gpath = host.VfioGroupNode(res.group).string();
@@ -80,11 +79,10 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
             group.get() >= 0
                 ? gpath
                 : gpath + ": " + ErrnoText(errno) +
-                      (errno == EBUSY ? ": another process (a VM?) has it"
-                                      : errno == ENOENT
-                                            ? ": the device is not on "
-                                              "vfio-pci"
-                                            : ""))) {
+                      (errno == EBUSY    ? ": another process (a VM?) has it"
+                       : errno == ENOENT ? ": the device is not on "
+                                           "vfio-pci"
+                                         : ""))) {
     return res;
   }
   vfio_group_status status{};
@@ -96,8 +94,9 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
   if (!step("group-viable", viable,
             rc != 0 ? ErrnoText(errno)
                     : std::string(flags) +
-                          (viable ? "" : ": a group member is still on a "
-                                         "host driver (see pcipass groups)"))) {
+                          (viable ? ""
+                                  : ": a group member is still on a "
+                                    "host driver (see pcipass groups)"))) {
     return res;
   }
   int cfd = container.get();
@@ -109,9 +108,10 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
   rc = ::ioctl(container.get(), VFIO_SET_IOMMU,
                v2 > 0 ? VFIO_TYPE1v2_IOMMU : VFIO_TYPE1_IOMMU);
   if (!step("set-iommu", rc == 0,
-            rc == 0 ? (v2 > 0 ? "type1v2" : "type1")
-                    : ErrnoText(errno) +
-                          (errno == EPERM ? ": no interrupt remapping?" : ""))) {
+            rc == 0
+                ? (v2 > 0 ? "type1v2" : "type1")
+                : ErrnoText(errno) +
+                      (errno == EPERM ? ": no interrupt remapping?" : ""))) {
     return res;
   }
   const std::string name = addr.ToString();

@@ -18,7 +18,7 @@
 namespace pcipass {
 
 struct VfioProbeStep {
-  std::string name;    // "open-container", "group-viable", ...
+  std::string name;  // "open-container", "group-viable", ...
   bool ok = false;
   std::string detail;  // "version=0", "flags=0x3 regions=9 irqs=5", errno
 };

@@ -75,8 +75,8 @@ class ClaimsCliTest : public ::testing::Test {
     gpu.driver = "snd_hda_intel";
     b.AddDevice(gpu);
     tree_.WriteFile("sys/devices/system/node/node0/cpulist", "0-3\n");
-    tree_.WriteFile(
-        "sys/devices/system/cpu/cpu0/topology/physical_package_id", "0\n");
+    tree_.WriteFile("sys/devices/system/cpu/cpu0/topology/physical_package_id",
+                    "0\n");
     tree_.WriteFile(
         "etc/pcipass.conf",
         "[pci]\n"
@@ -105,8 +105,8 @@ class ClaimsCliTest : public ::testing::Test {
     std::vector<const char*> argv;
     for (const std::string& a : all) argv.push_back(a.c_str());
     std::ostringstream out, err;
-    int code = cli::RunCli(static_cast<int>(argv.size()), argv.data(), out,
-                           err);
+    int code =
+        cli::RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
     return {code, out.str(), err.str()};
   }
 
@@ -160,10 +160,10 @@ TEST_F(ClaimsCliTest, ClaimListReleaseHistory) {
   EXPECT_EQ(c["devices"][0]["state"], "allocated");
   EXPECT_EQ(c["devices"][0]["parent_addr"], "0000:03:00.0");
 
-  CliRun again = Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"});
+  CliRun again =
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"});
   EXPECT_EQ(again.code, 1);
-  EXPECT_NE(again.err.find("already holds 2"), std::string::npos)
-      << again.err;
+  EXPECT_NE(again.err.find("already holds 2"), std::string::npos) << again.err;
 
   CliRun list = Pcipass({"claims", "--json", "--devices"});
   ASSERT_EQ(list.code, 0);
@@ -221,10 +221,9 @@ TEST_F(ClaimsCliTest, FailedHandOffRollsBackTheClaim) {
 }
 
 TEST_F(ClaimsCliTest, VanishedWhileHeldIsReportedAndKept) {
-  ASSERT_EQ(Pcipass({"claim", "--no-detach", "--instance", "vm-1",
-                     "nic-vf:1"})
-                .code,
-            0);
+  ASSERT_EQ(
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic-vf:1"}).code,
+      0);
   tree_.Remove("sys/bus/pci/devices/0000:03:10.0");
   CliRun rec = Pcipass({"reconcile", "--json"});
   ASSERT_EQ(rec.code, 0) << rec.err;
@@ -245,8 +244,8 @@ TEST_F(ClaimsCliTest, HandOffCommandsRespectClaims) {
   ASSERT_EQ(claim.code, 0) << claim.out << claim.err;
   std::string vf = Json(claim)["devices"][0]["address"];
 
-  CliRun sriov = Pcipass({"sriov", "0000:03:00.0", "--numvfs", "0",
-                          "--dry-run"});
+  CliRun sriov =
+      Pcipass({"sriov", "0000:03:00.0", "--numvfs", "0", "--dry-run"});
   EXPECT_EQ(sriov.code, 1) << sriov.out << sriov.err;
   EXPECT_NE(sriov.err.find(vf), std::string::npos) << sriov.err;
   EXPECT_NE(sriov.err.find("vm-1"), std::string::npos) << sriov.err;
@@ -297,9 +296,13 @@ TEST_F(ClaimsCliTest, BadInputsAreClearErrors) {
 
 TEST_F(ClaimsCliTest, InvalidClaimsSettingsAreRefused) {
   tree_.WriteFile("etc/bad.conf", "[claims]\nplacement = random\n");
-  std::vector<std::string> all = {
-      "pcipass", "--root", tree_.root().string(), "--config",
-      tree_.Abs("etc/bad.conf").string(), "fit", "nic:1"};
+  std::vector<std::string> all = {"pcipass",
+                                  "--root",
+                                  tree_.root().string(),
+                                  "--config",
+                                  tree_.Abs("etc/bad.conf").string(),
+                                  "fit",
+                                  "nic:1"};
   std::vector<const char*> argv;
   for (const std::string& a : all) argv.push_back(a.c_str());
   std::ostringstream out, err;

@@ -83,10 +83,8 @@ void DeviceTable::Set(LedgerDevice& d, DeviceState to,
                       std::optional<std::string> owner, std::string reason,
                       const std::string& why) {
   if (d.state == to && d.owner == owner && d.reason == reason) return;
-  Transition t{d.address, d.state, to, to == DeviceState::kAvailable
-                                           ? d.owner
-                                           : owner,
-               why};
+  Transition t{d.address, d.state, to,
+               to == DeviceState::kAvailable ? d.owner : owner, why};
   d.state = to;
   d.owner = std::move(owner);
   d.reason = std::move(reason);
@@ -136,9 +134,9 @@ Status DeviceTable::CheckTakeable(const PciAddress& address,
     for (const PciAddress& a : kids->second) {
       const LedgerDevice& vf = devices_.at(a);
       if (Held(vf)) {
-        return Status::FailedPrecondition(
-            "Not all Virtual Functions of PF " + addr + " are free: VF " +
-            a.ToString() + " is " + Describe(vf));
+        return Status::FailedPrecondition("Not all Virtual Functions of PF " +
+                                          addr + " are free: VF " +
+                                          a.ToString() + " is " + Describe(vf));
       }
     }
   }
@@ -185,8 +183,7 @@ Status DeviceTable::Allocate(const PciAddress& addr,
                             " is not in the ledger");
   }
   LedgerDevice& d = it->second;
-  if (d.state == DeviceState::kClaimed ||
-      d.state == DeviceState::kAllocated) {
+  if (d.state == DeviceState::kClaimed || d.state == DeviceState::kAllocated) {
     if (d.owner != instance) {
       return Status::Conflict("PCI device " + addr.ToString() +
                               " is owned by " + d.owner.value_or("nobody") +
@@ -210,9 +207,9 @@ Status DeviceTable::Free(const PciAddress& addr, const std::string& instance,
   }
   LedgerDevice& d = it->second;
   if (Held(d) && d.owner != instance) {
-    return Status::Conflict("PCI device " + addr.ToString() +
-                            " is owned by " + *d.owner + " instead of " +
-                            instance + "; it is not freed");
+    return Status::Conflict("PCI device " + addr.ToString() + " is owned by " +
+                            *d.owner + " instead of " + instance +
+                            "; it is not freed");
   }
   if (d.state == DeviceState::kRemoved && d.owner) {
     // Vanished while held: the owner lets go, but the device is never put
@@ -231,8 +228,8 @@ Status DeviceTable::Free(const PciAddress& addr, const std::string& instance,
     d.owner.reset();
     d.reason.clear();
   } else {
-    return Status::FailedPrecondition("PCI device " + addr.ToString() +
-                                      " is " + Describe(d) +
+    return Status::FailedPrecondition("PCI device " + addr.ToString() + " is " +
+                                      Describe(d) +
                                       " instead of claimed, allocated");
   }
   Recompute("relative " + addr.ToString() + " freed by " + instance);
@@ -269,8 +266,7 @@ Status DeviceTable::Vanish(const PciAddress& addr, const std::string& why) {
                             " is not in the ledger");
   }
   LedgerDevice& d = it->second;
-  if (d.state == DeviceState::kClaimed ||
-      d.state == DeviceState::kAllocated) {
+  if (d.state == DeviceState::kClaimed || d.state == DeviceState::kAllocated) {
     std::string owner = *d.owner;
     Set(d, DeviceState::kRemoved, owner,
         "vanished while " + std::string(DeviceStateName(d.state)) + " by " +
@@ -296,8 +292,8 @@ Status DeviceTable::Reserve(const PciAddress& addr, const std::string& why) {
   }
   if (d.state != DeviceState::kAvailable &&
       d.state != DeviceState::kUnavailable) {
-    return Status::FailedPrecondition("PCI device " + addr.ToString() +
-                                      " is " + Describe(d) +
+    return Status::FailedPrecondition("PCI device " + addr.ToString() + " is " +
+                                      Describe(d) +
                                       " instead of available, unavailable");
   }
   Set(d, DeviceState::kReserved, std::nullopt, why, why);
@@ -313,9 +309,8 @@ Status DeviceTable::Unreserve(const PciAddress& addr, const std::string& why) {
   }
   LedgerDevice& d = it->second;
   if (d.state != DeviceState::kReserved) {
-    return Status::FailedPrecondition("PCI device " + addr.ToString() +
-                                      " is " + Describe(d) +
-                                      " instead of reserved");
+    return Status::FailedPrecondition("PCI device " + addr.ToString() + " is " +
+                                      Describe(d) + " instead of reserved");
   }
   transitions_.push_back(
       {addr, DeviceState::kReserved, DeviceState::kAvailable, {}, why});
@@ -330,8 +325,7 @@ Status DeviceTable::Add(LedgerDevice record, const std::string& why) {
   if (it != devices_.end()) {
     LedgerDevice& d = it->second;
     if (d.state != DeviceState::kRemoved) {
-      return Status::AlreadyExists("PCI device " +
-                                   record.address.ToString() +
+      return Status::AlreadyExists("PCI device " + record.address.ToString() +
                                    " is already in the ledger");
     }
     if (d.owner) {

@@ -53,9 +53,7 @@ class DeviceTable {
   // (transitions of that first derivation are recorded too).
   explicit DeviceTable(std::vector<LedgerDevice> devices);
 
-  const std::map<PciAddress, LedgerDevice>& devices() const {
-    return devices_;
-  }
+  const std::map<PciAddress, LedgerDevice>& devices() const { return devices_; }
   const LedgerDevice* Find(const PciAddress& addr) const;
   // The changes made since construction or the last TakeTransitions().
   std::vector<Transition> TakeTransitions();

@@ -74,7 +74,8 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     return it == host.tags.end() ? kNoTags : it->second;
   };
   std::map<PciAddress, PoolKey> keys;
-  for (const auto& [a, d] : table.devices()) keys[a] = MakePoolKey(d, tags_of(a));
+  for (const auto& [a, d] : table.devices())
+    keys[a] = MakePoolKey(d, tags_of(a));
 
   for (size_t ri = 0; ri < requests.size(); ++ri) {
     const PciRequest& req = requests[ri];
@@ -92,8 +93,8 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     for (const RequestSpec& s : req.specs) {
       auto dt = s.find("dev_type");
       if (dt != s.end() && dt->second &&
-          Lower(*dt->second) == Lower(std::string(
-                                    DeviceTypeName(DeviceType::kPf)))) {
+          Lower(*dt->second) ==
+              Lower(std::string(DeviceTypeName(DeviceType::kPf)))) {
         want_pf = true;
       }
       auto rm = s.find("remote_managed");
@@ -105,8 +106,8 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     }
     const size_t nspecs = req.specs.size();
 
-    std::vector<std::pair<std::string,
-                          std::function<std::string(const LedgerDevice&)>>>
+    std::vector<
+        std::pair<std::string, std::function<std::string(const LedgerDevice&)>>>
         filters = {
             {"spec",
              [&](const LedgerDevice& d) -> std::string {
@@ -143,22 +144,22 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
             {"in_use",
              [&](const LedgerDevice& d) -> std::string {
                std::string step;
-               Status s = table.CheckTakeable(d.address, options.instance,
-                                              &step);
+               Status s =
+                   table.CheckTakeable(d.address, options.instance, &step);
                return step == "in_use" ? s.message() : "";
              }},
             {"dependency",
              [&](const LedgerDevice& d) -> std::string {
                std::string step;
-               Status s = table.CheckTakeable(d.address, options.instance,
-                                              &step);
+               Status s =
+                   table.CheckTakeable(d.address, options.instance, &step);
                return step == "dependency" ? s.message() : "";
              }},
             {"group",
              [&](const LedgerDevice& d) -> std::string {
                std::string step;
-               Status s = table.CheckTakeable(d.address, options.instance,
-                                              &step);
+               Status s =
+                   table.CheckTakeable(d.address, options.instance, &step);
                if (step == "group") return s.message();
                if (d.iommu_group) {
                  auto it = host.group_outsiders.find(*d.iommu_group);
@@ -202,13 +203,13 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
         }
         ++step.dropped_total;
         if (step.dropped.size() < kMaxDropped) {
-          step.dropped.push_back(
-              cands[i]->address.ToString() + ": NUMA node " +
-              (cands[i]->numa_node ? std::to_string(*cands[i]->numa_node)
-                                   : std::string("none")) +
-              " not allowed by policy " +
-              std::string(NumaPolicyName(req.numa_policy)) + " (" +
-              sel.note + ")");
+          step.dropped.push_back(cands[i]->address.ToString() + ": NUMA node " +
+                                 (cands[i]->numa_node
+                                      ? std::to_string(*cands[i]->numa_node)
+                                      : std::string("none")) +
+                                 " not allowed by policy " +
+                                 std::string(NumaPolicyName(req.numa_policy)) +
+                                 " (" + sel.note + ")");
         }
       }
       cands = std::move(kept);
@@ -247,8 +248,8 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
                                    : node_held[d.numa_node.value_or(-1)];
           int group_rank = pack ? -load : load;
           PciAddress group = d.parent_addr.value_or(d.address);
-          return std::make_tuple(static_cast<int>(rank[i]), group_rank,
-                                 group, d.address);
+          return std::make_tuple(static_cast<int>(rank[i]), group_rank, group,
+                                 d.address);
         };
         std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
           return sort_key(a) < sort_key(b);

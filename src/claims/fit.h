@@ -52,8 +52,8 @@ std::string_view PlacementName(Placement p);  // "pack", "spread"
 Result<Placement> ParsePlacement(std::string_view text);
 
 struct FitHost {
-  DeviceTable table;                    // ledger devices, states derived
-  std::map<PciAddress, TagMap> tags;    // first matching spec's tags
+  DeviceTable table;                  // ledger devices, states derived
+  std::map<PciAddress, TagMap> tags;  // first matching spec's tags
   // IOMMU group -> endpoints of that group that are not in the ledger (not
   // allowed by the rules), as "0000:05:00.1 (e1000e)". They block the group.
   std::map<int, std::vector<std::string>> group_outsiders;

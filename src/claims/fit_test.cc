@@ -67,8 +67,8 @@ FitHost Row34Host() {
 
 TEST(FitTest, Row34RequestsConsumeFromEachOtherAndFailureChangesNothing) {
   FitHost host = Row34Host();
-  FitResult r = Fit(host, {Req({Product("0001")}, 1), Req({Product("0002")}, 3)},
-                    {});
+  FitResult r =
+      Fit(host, {Req({Product("0001")}, 1), Req({Product("0002")}, 3)}, {});
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.requests[0].ok);
   EXPECT_FALSE(r.requests[1].ok);
@@ -78,8 +78,8 @@ TEST(FitTest, Row34RequestsConsumeFromEachOtherAndFailureChangesNothing) {
     EXPECT_EQ(d.state, DeviceState::kAvailable) << a.ToString();
   }
   // Two requests against one device: the second sees the first's take.
-  FitResult twice = Fit(host, {Req({Product("0002")}, 1),
-                               Req({Product("0002")}, 1)}, {});
+  FitResult twice =
+      Fit(host, {Req({Product("0002")}, 1), Req({Product("0002")}, 1)}, {});
   EXPECT_FALSE(twice.ok);
   EXPECT_EQ(twice.requests[1].failed_step, "in_use");
 }
@@ -92,8 +92,8 @@ TEST(FitTest, Row35NumaWithCells) {
       Fit(host, {Req({Product("0001")}, 1), Req({Product("0002")}, 1)}, cells0)
           .ok);
   EXPECT_TRUE(Fit(host, {Req({Product("0003")}, 1)}, cells0).ok);
-  FitResult req = Fit(host, {Req({Product("0003")}, 1, NumaPolicy::kRequired)},
-                      cells0);
+  FitResult req =
+      Fit(host, {Req({Product("0003")}, 1, NumaPolicy::kRequired)}, cells0);
   EXPECT_FALSE(req.ok);
   EXPECT_EQ(req.requests[0].failed_step, "numa");
 }
@@ -101,9 +101,9 @@ TEST(FitTest, Row35NumaWithCells) {
 TEST(FitTest, Row36NumaPolicyTable) {
   // One device each on NUMA 0, NUMA 1 and none; host cells 0 and 1 on
   // socket 0, cell 2 on socket 1.
-  FitHost host = Host({Dev("0000:10:00.0", 0x1111, 0),
-                       Dev("0000:11:00.0", 0x1111, 1),
-                       Dev("0000:12:00.0", 0x1111)});
+  FitHost host =
+      Host({Dev("0000:10:00.0", 0x1111, 0), Dev("0000:11:00.0", 0x1111, 1),
+            Dev("0000:12:00.0", 0x1111)});
   host.topology.cell_socket = {{0, 0}, {1, 0}, {2, 1}};
   const std::string n0 = "0000:10:00.0", n1 = "0000:11:00.0",
                     nn = "0000:12:00.0";
@@ -144,18 +144,18 @@ TEST(FitTest, Row36NumaPolicyTable) {
 }
 
 TEST(FitTest, Row37SocketWithoutSocketInformation) {
-  FitHost host = Host({Dev("0000:10:00.0", 0x1111, 0),
-                       Dev("0000:11:00.0", 0x1111, 1)});
+  FitHost host =
+      Host({Dev("0000:10:00.0", 0x1111, 0), Dev("0000:11:00.0", 0x1111, 1)});
   host.topology.cell_socket = {{0, std::nullopt}, {1, std::nullopt}};
   FitOptions opt;
   opt.numa_cells = {0};
-  FitResult fail = Fit(host, {Req({Product("1111")}, 2, NumaPolicy::kSocket)},
-                       opt);
+  FitResult fail =
+      Fit(host, {Req({Product("1111")}, 2, NumaPolicy::kSocket)}, opt);
   EXPECT_FALSE(fail.ok);
   EXPECT_NE(fail.requests[0].numa_note.find("no socket information"),
             std::string::npos);
-  EXPECT_TRUE(Fit(host, {Req({Product("1111")}, 1, NumaPolicy::kSocket)}, opt)
-                  .ok);
+  EXPECT_TRUE(
+      Fit(host, {Req({Product("1111")}, 1, NumaPolicy::kSocket)}, opt).ok);
 }
 
 // One PF 0000:0a:00.0 (1528) with 4 VFs (1515).
@@ -163,8 +163,7 @@ std::vector<LedgerDevice> PfAndVfs(const std::string& bus = "0a", int vfs = 4,
                                    uint16_t pf_product = 0x1528,
                                    std::optional<int> numa = std::nullopt) {
   std::string pf = "0000:" + bus + ":00.0";
-  std::vector<LedgerDevice> v = {
-      Dev(pf, pf_product, numa, DeviceType::kPf)};
+  std::vector<LedgerDevice> v = {Dev(pf, pf_product, numa, DeviceType::kPf)};
   for (int i = 1; i <= vfs; ++i) {
     v.push_back(Dev("0000:" + bus + ":00." + std::to_string(i), 0x1515, numa,
                     DeviceType::kVf, pf));
@@ -177,8 +176,7 @@ TEST(FitTest, Row38PfAndVfDependency) {
   FitResult pf = Fit(host, {Req({{{"dev_type", "type-PF"}}}, 1)}, {});
   ASSERT_TRUE(pf.ok);
   EXPECT_EQ(Chosen(pf), std::vector<std::string>{"0000:0a:00.0"});
-  EXPECT_EQ(pf.after.Find(A("0000:0a:00.1"))->state,
-            DeviceState::kUnavailable);
+  EXPECT_EQ(pf.after.Find(A("0000:0a:00.1"))->state, DeviceState::kUnavailable);
 
   FitResult vfs = Fit(host, {Req({Product("1515")}, 2)}, {});
   ASSERT_TRUE(vfs.ok);
@@ -208,10 +206,9 @@ TEST(FitTest, Row41VfPlusItsPfIsANoUpFront) {
   // Nova's scheduler says yes and the compute claim fails (B7) leaving the
   // PF pool lost (B8); here the fit says no and nothing is consumed.
   FitHost host = Host(PfAndVfs("0a", 2));
-  FitResult r = Fit(host,
-                    {Req({Product("1515")}, 1),
-                     Req({{{"dev_type", "type-PF"}}}, 1)},
-                    {});
+  FitResult r =
+      Fit(host,
+          {Req({Product("1515")}, 1), Req({{{"dev_type", "type-PF"}}}, 1)}, {});
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.requests[1].failed_step, "dependency");
   EXPECT_NE(r.requests[1].message.find("0000:0a:00.0"), std::string::npos);
@@ -224,21 +221,21 @@ TEST(FitTest, Row42RemoteManaged) {
   std::vector<LedgerDevice> devs;
   std::map<PciAddress, TagMap> tags;
   for (int i = 1; i <= 2; ++i) {
-    auto d = Dev("0000:20:00." + std::to_string(i), 0x101e, {},
-                 DeviceType::kVf, "0000:20:00.0");
+    auto d = Dev("0000:20:00." + std::to_string(i), 0x101e, {}, DeviceType::kVf,
+                 "0000:20:00.0");
     tags[d.address] = {{"remote_managed", "true"}};
     devs.push_back(d);
-    auto e = Dev("0000:21:00." + std::to_string(i), 0x101d, {},
-                 DeviceType::kVf, "0000:21:00.0");
+    auto e = Dev("0000:21:00." + std::to_string(i), 0x101d, {}, DeviceType::kVf,
+                 "0000:21:00.0");
     tags[e.address] = {{"remote_managed", "false"}};
     devs.push_back(e);
   }
   FitHost host = Host(devs, tags);
-  FitResult r = Fit(host,
-                    {Req({{{"product_id", "101e"}, {"remote_managed", "False"}}},
-                         1),
-                     Req({{{"product_id", "101e"}}}, 1)},
-                    {});
+  FitResult r =
+      Fit(host,
+          {Req({{{"product_id", "101e"}, {"remote_managed", "False"}}}, 1),
+           Req({{{"product_id", "101e"}}}, 1)},
+          {});
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.requests[0].failed_step, "spec");
   EXPECT_EQ(r.requests[1].failed_step, "remote_managed");
@@ -251,7 +248,8 @@ TEST(FitTest, Row42RemoteManaged) {
 TEST(FitTest, Row43LiveMigratableWithUntaggedAsFalse) {
   auto lm = Dev("0000:30:00.0", 0xaaaa);
   auto plain = Dev("0000:31:00.0", 0xbbbb);
-  FitHost host = Host({lm, plain}, {{lm.address, {{"live_migratable", "true"}}}});
+  FitHost host =
+      Host({lm, plain}, {{lm.address, {{"live_migratable", "true"}}}});
   RequestSpec want_true = {{"live_migratable", "true"}};
   RequestSpec want_false = {{"live_migratable", "false"}};
   struct Case {
@@ -287,20 +285,27 @@ TEST(FitTest, Rows44To46SpecMatching) {
     const PoolKey* key;
     bool want;
   } cases[] = {
-      {"44 capability_type", {{"vendor_id", "8086"}, {"capability_type", "pci"}},
-       &pci_key, false},
+      {"44 capability_type",
+       {{"vendor_id", "8086"}, {"capability_type", "pci"}},
+       &pci_key,
+       false},
       {"45 neutron vs type-PCI",
-       {{"physical_network", "p"}, {"remote_managed", "False"}}, &pci_key,
+       {{"physical_network", "p"}, {"remote_managed", "False"}},
+       &pci_key,
        false},
       {"45 case-insensitive physnet",
        {{"physical_network", "physnet1"}, {"remote_managed", "False"}},
-       &vf_key, true},
+       &vf_key,
+       true},
       {"46 null physnet vs untagged VF",
        {{"physical_network", std::nullopt}, {"remote_managed", "False"}},
-       &untagged_vf, true},
+       &untagged_vf,
+       true},
       {"46 alias spec vs tagged VF (B13)", Product("1515"), &vf_key, true},
       {"resource_class ignored",
-       {{"vendor_id", "8086"}, {"resource_class", "CUSTOM_X"}}, &pci_key, true},
+       {{"vendor_id", "8086"}, {"resource_class", "CUSTOM_X"}},
+       &pci_key,
+       true},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(SpecMatches(c.spec, *c.key), c.want) << c.name;
@@ -309,9 +314,9 @@ TEST(FitTest, Rows44To46SpecMatching) {
 
 TEST(FitTest, LegacyPrefersLocalOverNoNumaB11) {
   // Nova: pools [null(3), numa0(1)], count 2, legacy -> two null devices.
-  FitHost host = Host({Dev("0000:50:00.0", 0x1111), Dev("0000:50:00.1", 0x1111),
-                       Dev("0000:50:00.2", 0x1111),
-                       Dev("0000:51:00.0", 0x1111, 0)});
+  FitHost host =
+      Host({Dev("0000:50:00.0", 0x1111), Dev("0000:50:00.1", 0x1111),
+            Dev("0000:50:00.2", 0x1111), Dev("0000:51:00.0", 0x1111, 0)});
   FitOptions opt;
   opt.numa_cells = {0};
   FitResult r = Fit(host, {Req({Product("1111")}, 2)}, opt);
@@ -342,14 +347,15 @@ TEST(FitTest, PackKeepsWholePfsFreeAndSpreadBalances) {
   // then 0b has fewer.
   FitResult s = Fit(host, {Req({Product("1515")}, 3)}, spread);
   ASSERT_TRUE(s.ok);
-  EXPECT_EQ(Chosen(s), (std::vector<std::string>{
-                           "0000:0a:00.1", "0000:0a:00.2", "0000:0b:00.2"}));
+  EXPECT_EQ(Chosen(s), (std::vector<std::string>{"0000:0a:00.1", "0000:0a:00.2",
+                                                 "0000:0b:00.2"}));
 }
 
 TEST(FitTest, GroupRules) {
-  FitHost host = Host({Dev("0000:60:00.0", 0x2222, {}, DeviceType::kPci, {}, 5),
-                       Dev("0000:60:00.1", 0x2222, {}, DeviceType::kPci, {}, 5),
-                       Dev("0000:61:00.0", 0x2222, {}, DeviceType::kPci, {}, 6)});
+  FitHost host =
+      Host({Dev("0000:60:00.0", 0x2222, {}, DeviceType::kPci, {}, 5),
+            Dev("0000:60:00.1", 0x2222, {}, DeviceType::kPci, {}, 5),
+            Dev("0000:61:00.0", 0x2222, {}, DeviceType::kPci, {}, 6)});
   host.group_outsiders[6] = {"0000:61:00.1 (e1000e)"};
   // Group 6 holds a device the rules do not allow: only group 5 is usable,
   // and one VM may take both its members.
@@ -407,7 +413,8 @@ TEST(NumaTest, ParseLists) {
 // 47: pools are derived from the device table on every fit, so nothing is
 //     left behind with count 0 and a failed fit changes no state.
 TEST(FitTest, Row47NoPoolBookkeepingLeftBehind) {
-  FitHost host = Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
+  FitHost host =
+      Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
   FitResult one = Fit(host, {Req({Product("0001")}, 1)}, {});
   ASSERT_TRUE(one.ok);
   size_t taken = 0;
@@ -425,10 +432,9 @@ TEST(FitTest, Row47NoPoolBookkeepingLeftBehind) {
 //     order devices were discovered); pcipass takes the lowest address, so
 //     the same host state always gives the same answer.
 TEST(FitTest, Row48DeterministicOrderNotLifo) {
-  std::vector<LedgerDevice> devs = {Dev("0000:0a:00.1", 0x10ed, std::nullopt,
-                                        DeviceType::kPci),
-                                    Dev("0000:0a:00.2", 0x10ed),
-                                    Dev("0000:0a:00.3", 0x10ed)};
+  std::vector<LedgerDevice> devs = {
+      Dev("0000:0a:00.1", 0x10ed, std::nullopt, DeviceType::kPci),
+      Dev("0000:0a:00.2", 0x10ed), Dev("0000:0a:00.3", 0x10ed)};
   FitResult fwd = Fit(Host(devs), {Req({Product("10ed")}, 1)}, {});
   std::reverse(devs.begin(), devs.end());
   FitResult rev = Fit(Host(devs), {Req({Product("10ed")}, 1)}, {});
@@ -440,7 +446,8 @@ TEST(FitTest, Row48DeterministicOrderNotLifo) {
 //     mapping) do not exist in pcipass; such keys in a request spec never
 //     narrow or widen the match, so the fit is the same with and without.
 TEST(FitTest, Rows49And50PlacementKeysIgnored) {
-  FitHost host = Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
+  FitHost host =
+      Host({Dev("0000:01:00.0", 0x0001), Dev("0000:02:00.0", 0x0001)});
   RequestSpec with_rp = Product("0001");
   with_rp["rp_uuids"] = "pf1,pf2";
   FitResult a = Fit(host, {Req({Product("0001")}, 2)}, {});

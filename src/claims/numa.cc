@@ -21,8 +21,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' ||
-                        s.front() == '\t')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\n' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
   while (!s.empty() &&
@@ -128,7 +128,7 @@ NumaSelection SelectByNuma(const std::vector<std::optional<int>>& nodes,
     return nodes[i] && cell_set.count(*nodes[i]) > 0;
   };
   for (size_t i = 0; i < n; ++i) {
-    sel.rank[i] = local(i)     ? NumaRank::kLocal
+    sel.rank[i] = local(i)    ? NumaRank::kLocal
                   : !nodes[i] ? NumaRank::kNoNuma
                               : NumaRank::kRemote;
   }

@@ -55,9 +55,9 @@ Result<std::vector<int>> ParseNumaCells(std::string_view text);
 enum class NumaRank { kLocal = 0, kSameSocket = 1, kNoNuma = 2, kRemote = 3 };
 
 struct NumaSelection {
-  std::vector<bool> keep;       // per candidate
-  std::vector<NumaRank> rank;   // per candidate (meaningful when kept)
-  std::string note;             // which branch of the policy decided
+  std::vector<bool> keep;      // per candidate
+  std::vector<NumaRank> rank;  // per candidate (meaningful when kept)
+  std::string note;            // which branch of the policy decided
 };
 
 // Applies |policy| for guest |cells| to candidates with NUMA nodes

@@ -1,8 +1,9 @@
 #include "claims/pools.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-#include <fmt/format.h>
 
 namespace pcipass::claims {
 namespace {
@@ -22,15 +23,15 @@ PoolKey MakePoolKey(const LedgerDevice& d, const TagMap& tags) {
     if (k == "resource_class" || k == "traits") continue;
     key[k] = v;
   }
-  key["vendor_id"] =
-      d.vendor_id ? std::optional<std::string>(Hex4(*d.vendor_id))
+  key["vendor_id"] = d.vendor_id
+                         ? std::optional<std::string>(Hex4(*d.vendor_id))
+                         : std::nullopt;
+  key["product_id"] = d.product_id
+                          ? std::optional<std::string>(Hex4(*d.product_id))
+                          : std::nullopt;
+  key["numa_node"] =
+      d.numa_node ? std::optional<std::string>(std::to_string(*d.numa_node))
                   : std::nullopt;
-  key["product_id"] =
-      d.product_id ? std::optional<std::string>(Hex4(*d.product_id))
-                   : std::nullopt;
-  key["numa_node"] = d.numa_node ? std::optional<std::string>(
-                                       std::to_string(*d.numa_node))
-                                 : std::nullopt;
   key["dev_type"] = std::string(DeviceTypeName(d.dev_type));
   key["address"] = (d.parent_addr ? *d.parent_addr : d.address).ToString();
   if (d.dev_type != DeviceType::kPci) {
@@ -52,10 +53,9 @@ std::vector<Pool> BuildPools(const std::vector<LedgerDevice>& devices,
     if (fresh) pools.push_back({std::move(key), {}});
     pools[it->second].devices.push_back(d.address);
   }
-  std::stable_sort(pools.begin(), pools.end(),
-                   [](const Pool& a, const Pool& b) {
-                     return a.key.size() < b.key.size();
-                   });
+  std::stable_sort(
+      pools.begin(), pools.end(),
+      [](const Pool& a, const Pool& b) { return a.key.size() < b.key.size(); });
   return pools;
 }
 
@@ -82,11 +82,9 @@ bool SpecMatches(const RequestSpec& spec, const PoolKey& key) {
   return true;
 }
 
-bool AnySpecMatches(const std::vector<RequestSpec>& specs,
-                    const PoolKey& key) {
-  return std::any_of(specs.begin(), specs.end(), [&](const RequestSpec& s) {
-    return SpecMatches(s, key);
-  });
+bool AnySpecMatches(const std::vector<RequestSpec>& specs, const PoolKey& key) {
+  return std::any_of(specs.begin(), specs.end(),
+                     [&](const RequestSpec& s) { return SpecMatches(s, key); });
 }
 
 }  // namespace pcipass::claims

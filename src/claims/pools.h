@@ -47,8 +47,7 @@ std::vector<Pool> BuildPools(const std::vector<LedgerDevice>& devices,
 
 // Whether one spec dict / any of |specs| matches |key| (4.3).
 bool SpecMatches(const RequestSpec& spec, const PoolKey& key);
-bool AnySpecMatches(const std::vector<RequestSpec>& specs,
-                    const PoolKey& key);
+bool AnySpecMatches(const std::vector<RequestSpec>& specs, const PoolKey& key);
 
 // Nova's non-strict truthiness ("true", "1", "yes", "on", "y", "t").
 bool Truthy(const std::optional<std::string>& value);

@@ -69,9 +69,9 @@ Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini) {
     } else if (key == "reattach_on_release") {
       std::optional<bool> b = ParseBool(value);
       if (!b) {
-        return Status::InvalidArgument(
-            "[claims] reattach_on_release = '" + value +
-            "' is not a boolean; use true or false");
+        return Status::InvalidArgument("[claims] reattach_on_release = '" +
+                                       value +
+                                       "' is not a boolean; use true or false");
       }
       s.reattach_on_release = *b;
     } else {
@@ -121,8 +121,7 @@ HostSnapshot SnapshotHost(const Inventory& inv,
       const PciDevice* d = inv.Find(m);
       if (!d || d->IsBridge()) continue;
       snap.group_outsiders[id].push_back(m.ToString() + " (" +
-                                         d->driver.value_or("no driver") +
-                                         ")");
+                                         d->driver.value_or("no driver") + ")");
     }
   }
   return snap;
@@ -201,8 +200,8 @@ Status ReconcileIn(LedgerTxn& txn, const HostSnapshot& snap,
       drift(now.address, "unreserved", "the host no longer uses it");
     }
   }
-  for (const auto& [a, d] : std::map<PciAddress, LedgerDevice>(
-           table.devices())) {
+  for (const auto& [a, d] :
+       std::map<PciAddress, LedgerDevice>(table.devices())) {
     if (seen.count(a) || d.state == DeviceState::kRemoved) continue;
     if (snap.present.count(a)) {
       // Still on the bus but no longer allowed by the rules.
@@ -299,9 +298,9 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
       std::string why;
       for (const RequestOutcome& r : out.fit.requests) {
         if (r.ok) continue;
-        why = "request " + std::to_string(r.index + 1) + " (" +
-              r.alias_name + ":" + std::to_string(r.count) + ") failed at " +
-              r.failed_step + ": " + r.message;
+        why = "request " + std::to_string(r.index + 1) + " (" + r.alias_name +
+              ":" + std::to_string(r.count) + ") failed at " + r.failed_step +
+              ": " + r.message;
         break;
       }
       if (requests.empty()) why = "no requests";
@@ -312,24 +311,22 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
       // The refusal is history too, but must not be rolled back: write it
       // and commit with no other change.
       PCIPASS_RETURN_IF_ERROR(txn.AppendEvent(e));
-      out.status = Status::FailedPrecondition(
-          "cannot claim for " + options.instance + ": " + why);
+      out.status = Status::FailedPrecondition("cannot claim for " +
+                                              options.instance + ": " + why);
       return Status::Ok();
     }
     DeviceTable table = DeviceTable(*devs);
     table.TakeTransitions();
     int64_t now = 0;
     for (const Pick& p : out.fit.picks) {
-      PCIPASS_RETURN_IF_ERROR(
-          table.Claim(p.address, options.instance,
-                      "claim for " + options.instance + " alias " +
-                          p.alias_name));
+      PCIPASS_RETURN_IF_ERROR(table.Claim(
+          p.address, options.instance,
+          "claim for " + options.instance + " alias " + p.alias_name));
       ClaimRecord c;
       c.instance = options.instance;
       c.address = p.address;
       c.alias_name = p.alias_name;
-      c.request_id =
-          options.instance + "/" + std::to_string(p.request_index);
+      c.request_id = options.instance + "/" + std::to_string(p.request_index);
       c.dev_type = p.dev_type;
       c.parent_addr = p.parent_addr;
       c.tags = p.tags;
@@ -379,14 +376,14 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
     table.TakeTransitions();
     for (const Pick& p : out.fit.picks) {
       if (handoff.ok()) {
-        PCIPASS_RETURN_IF_ERROR(table.Allocate(
-            p.address, options.instance, "hand-off done"));
+        PCIPASS_RETURN_IF_ERROR(
+            table.Allocate(p.address, options.instance, "hand-off done"));
         PCIPASS_RETURN_IF_ERROR(
             txn.SetClaimState(options.instance, p.address, "allocated"));
       } else {
-        PCIPASS_RETURN_IF_ERROR(table.Free(
-            p.address, options.instance,
-            "claim rolled back: " + handoff.message()));
+        PCIPASS_RETURN_IF_ERROR(
+            table.Free(p.address, options.instance,
+                       "claim rolled back: " + handoff.message()));
         PCIPASS_RETURN_IF_ERROR(txn.DeleteClaim(options.instance, p.address));
         Event e;
         e.kind = "rollback";

@@ -53,10 +53,10 @@ struct ClaimsSettings {
 Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini);
 
 struct HostSnapshot {
-  std::vector<LedgerDevice> devices;       // allowed endpoints, seen now
-  std::map<PciAddress, TagMap> tags;       // first matching spec's tags
+  std::vector<LedgerDevice> devices;           // allowed endpoints, seen now
+  std::map<PciAddress, TagMap> tags;           // first matching spec's tags
   std::map<PciAddress, std::string> host_use;  // allowed + used by host
-  std::set<PciAddress> present;            // every PCI function in sysfs
+  std::set<PciAddress> present;                // every PCI function in sysfs
   std::map<int, std::vector<std::string>> group_outsiders;
   NumaTopology topology;
 };
@@ -100,18 +100,18 @@ using HandOffFn = std::function<Status(const std::vector<PciAddress>&,
 
 struct ClaimOptions {
   std::string instance;
-  FitOptions fit;          // instance is set from |instance|
-  bool detach = true;      // false: --no-detach
-  HandOffFn detach_fn;     // required when detach
-  std::string why;         // e.g. the request text, for the history
+  FitOptions fit;       // instance is set from |instance|
+  bool detach = true;   // false: --no-detach
+  HandOffFn detach_fn;  // required when detach
+  std::string why;      // e.g. the request text, for the history
 };
 
 struct ClaimOutcome {
   bool ok = false;
-  Status status;             // why not ok
+  Status status;  // why not ok
   FitResult fit;
-  std::vector<ClaimRecord> claims;   // the instance's claims after
-  std::vector<PciAddress> detached;  // handed to vfio-pci by this claim
+  std::vector<ClaimRecord> claims;         // the instance's claims after
+  std::vector<PciAddress> detached;        // handed to vfio-pci by this claim
   std::vector<PciAddress> skipped_detach;  // managed="true" devices
   std::vector<std::string> notes;
   ReconcileReport drift;
@@ -127,8 +127,8 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
 
 struct ReleaseOptions {
   std::string instance;
-  bool reattach = false;   // [claims] reattach_on_release
-  HandOffFn reattach_fn;   // required when reattach
+  bool reattach = false;  // [claims] reattach_on_release
+  HandOffFn reattach_fn;  // required when reattach
 };
 struct ReleaseOutcome {
   std::vector<ClaimRecord> released;

@@ -65,8 +65,7 @@ TEST_F(ServiceTest, ClaimAllocatesDetachesAndRecordsHistory) {
   // The GPU's spec says managed=true: libvirt detaches it, pcipass not.
   ASSERT_EQ(detach_calls_.size(), 1u);
   EXPECT_EQ(detach_calls_[0].size(), 2u);
-  EXPECT_EQ(out->skipped_detach,
-            std::vector<PciAddress>{A("0000:41:00.0")});
+  EXPECT_EQ(out->skipped_detach, std::vector<PciAddress>{A("0000:41:00.0")});
   // The VFs' PF is unavailable now.
   EXPECT_EQ(Devices()[A("0000:3b:00.0")].state, DeviceState::kUnavailable);
   auto claims = ledger_->ListClaims("vm-1");
@@ -98,9 +97,8 @@ TEST_F(ServiceTest, RefusedClaimChangesNothingButLogsTheRefusal) {
 TEST_F(ServiceTest, FailedHandOffRollsBackTheLedger) {
   detach_result_ = Status::Unavailable("unbind timed out");
   auto before = Devices();
-  auto out =
-      Claim(*ledger_, snap_, {testhosts::Request("nic", 2, "1515")},
-            Opts("vm-1"));
+  auto out = Claim(*ledger_, snap_, {testhosts::Request("nic", 2, "1515")},
+                   Opts("vm-1"));
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->ok);
   EXPECT_EQ(out->status.code(), StatusCode::kUnavailable);
@@ -244,8 +242,8 @@ TEST_F(ServiceTest, NoLongerAllowedWhileHeldIsKept) {
 }
 
 TEST(UsageTest, DeviceHoursPerInstanceAndAlias) {
-  auto ev = [](int64_t at, const char* kind, const char* inst,
-               const char* addr, const char* alias) {
+  auto ev = [](int64_t at, const char* kind, const char* inst, const char* addr,
+               const char* alias) {
     Event e;
     e.at_unix = at;
     e.kind = kind;
@@ -331,8 +329,8 @@ TEST_F(ServiceTest, PropertyRandomClaimsAndReleases) {
         reqs.push_back(
             testhosts::Request("a" + std::to_string(i), 1 + rng() % 3, p, pf));
       }
-      detach_result_ = rng() % 10 == 0 ? Status::IOError("injected")
-                                       : Status::Ok();
+      detach_result_ =
+          rng() % 10 == 0 ? Status::IOError("injected") : Status::Ok();
       auto out = Claim(*ledger_, snap_, reqs, Opts(inst));
       ASSERT_TRUE(out.ok()) << step << out.status().ToString();
       if (out->ok) {

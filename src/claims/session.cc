@@ -105,8 +105,10 @@ Result<int64_t> ParseTime(std::string_view text, int64_t now) {
   if (text.size() >= 2) {
     char unit = text.back();
     std::string_view n = text.substr(0, text.size() - 1);
-    int64_t mult = unit == 'm' ? 60 : unit == 'h' ? 3600
-                                   : unit == 'd' ? 86400 : 0;
+    int64_t mult = unit == 'm'   ? 60
+                   : unit == 'h' ? 3600
+                   : unit == 'd' ? 86400
+                                 : 0;
     if (mult && digits(n)) return now - std::stoll(std::string(n)) * mult;
   }
   std::tm tm{};
@@ -149,8 +151,8 @@ json FitJson(const FitResult& fit, const FitOptions& options) {
          {"count", r.count},
          {"numa_policy", std::string(NumaPolicyName(r.numa_policy))},
          {"ok", r.ok},
-         {"failed_step", r.failed_step.empty() ? json(nullptr)
-                                               : json(r.failed_step)},
+         {"failed_step",
+          r.failed_step.empty() ? json(nullptr) : json(r.failed_step)},
          {"message", r.message.empty() ? json(nullptr) : json(r.message)},
          {"numa_note", r.numa_note.empty() ? json(nullptr) : json(r.numa_note)},
          {"steps", steps},
@@ -158,14 +160,14 @@ json FitJson(const FitResult& fit, const FitOptions& options) {
   }
   json devs = json::array();
   for (const Pick& p : fit.picks) {
-    devs.push_back({{"address", p.address.ToString()},
-                    {"alias", p.alias_name},
-                    {"request_index", p.request_index},
-                    {"dev_type", std::string(DeviceTypeName(p.dev_type))},
-                    {"parent_addr", AddrJson(p.parent_addr)},
-                    {"numa_node", p.numa_node ? json(*p.numa_node)
-                                              : json(nullptr)},
-                    {"tags", TagsJson(p.tags)}});
+    devs.push_back(
+        {{"address", p.address.ToString()},
+         {"alias", p.alias_name},
+         {"request_index", p.request_index},
+         {"dev_type", std::string(DeviceTypeName(p.dev_type))},
+         {"parent_addr", AddrJson(p.parent_addr)},
+         {"numa_node", p.numa_node ? json(*p.numa_node) : json(nullptr)},
+         {"tags", TagsJson(p.tags)}});
   }
   return {{"fits", fit.ok},
           {"numa_cells", options.numa_cells},
@@ -194,8 +196,7 @@ json DeviceStateJson(const LedgerDevice& d) {
           {"dev_type", std::string(DeviceTypeName(d.dev_type))},
           {"parent_addr", AddrJson(d.parent_addr)},
           {"numa_node", d.numa_node ? json(*d.numa_node) : json(nullptr)},
-          {"iommu_group", d.iommu_group ? json(*d.iommu_group)
-                                        : json(nullptr)},
+          {"iommu_group", d.iommu_group ? json(*d.iommu_group) : json(nullptr)},
           {"state", std::string(DeviceStateName(d.state))},
           {"owner", OptJson(d.owner)},
           {"reason", d.reason.empty() ? json(nullptr) : json(d.reason)}};

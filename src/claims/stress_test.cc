@@ -5,10 +5,9 @@
 // two instances at once, every failed claim left nothing behind (checked by
 // the process itself right after the failure), and after releasing
 // everything no device is lost.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <random>
@@ -49,9 +48,8 @@ int Worker(const std::string& path, const HostSnapshot& snap, int id) {
     int n = 1 + rng() % 2;
     for (int i = 0; i < n; ++i) {
       std::string p = products[rng() % 3];
-      reqs.push_back(testhosts::Request("a" + std::to_string(i),
-                                        1 + rng() % 3, p,
-                                        p == "1528" ? "type-PF" : ""));
+      reqs.push_back(testhosts::Request("a" + std::to_string(i), 1 + rng() % 3,
+                                        p, p == "1528" ? "type-PF" : ""));
     }
     bool fail_handoff = rng() % 10 == 0;
     ClaimOptions co;
@@ -97,9 +95,9 @@ TEST(ClaimsStressTest, EightProcessesNeverShareADevice) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), kWorkerOk) << "worker " << pid;
   }
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
 
   auto ledger = Ledger::OpenSqlite(path);
   ASSERT_TRUE(ledger.ok());

@@ -12,9 +12,9 @@ inline PciAddress A(const std::string& s) { return *PciAddress::Parse(s); }
 
 inline void AddDevice(HostSnapshot* snap, const std::string& addr,
                       uint16_t vendor, uint16_t product, DeviceType type,
-                      std::optional<std::string> parent, std::optional<int> numa,
-                      std::optional<int> group, const char* driver,
-                      TagMap tags = {}) {
+                      std::optional<std::string> parent,
+                      std::optional<int> numa, std::optional<int> group,
+                      const char* driver, TagMap tags = {}) {
   LedgerDevice d;
   d.address = A(addr);
   d.vendor_id = vendor;
@@ -39,9 +39,8 @@ inline void AddPf(HostSnapshot* snap, int bus, int vfs, int numa,
   for (int i = 1; i <= vfs; ++i) {
     char vf[32];
     snprintf(vf, sizeof vf, "0000:%02x:%02x.%d", bus, i / 8, i % 8);
-    AddDevice(snap, vf, 0x8086, 0x1515, DeviceType::kVf, std::string(pf),
-              numa, first_group + i, "ixgbevf",
-              {{"physical_network", "physnet1"}});
+    AddDevice(snap, vf, 0x8086, 0x1515, DeviceType::kVf, std::string(pf), numa,
+              first_group + i, "ixgbevf", {{"physical_network", "physnet1"}});
   }
 }
 
@@ -50,10 +49,10 @@ inline void AddPf(HostSnapshot* snap, int bus, int vfs, int numa,
 inline HostSnapshot SmallHost() {
   HostSnapshot s;
   AddPf(&s, 0x3b, 4, 0, 10);
-  AddDevice(&s, "0000:41:00.0", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 1, 50, "nouveau", {{"managed", "true"}});
-  AddDevice(&s, "0000:42:00.0", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 1, 51, "nouveau", {{"managed", "true"}});
+  AddDevice(&s, "0000:41:00.0", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            1, 50, "nouveau", {{"managed", "true"}});
+  AddDevice(&s, "0000:42:00.0", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            1, 51, "nouveau", {{"managed", "true"}});
   s.topology.cell_socket = {{0, 0}, {1, 1}};
   return s;
 }
@@ -62,14 +61,14 @@ inline HostSnapshot SmallHost() {
 inline HostSnapshot BigHost() {
   HostSnapshot s;
   for (int p = 0; p < 4; ++p) AddPf(&s, 0x10 + p, 8, p % 2, 100 + 10 * p);
-  AddDevice(&s, "0000:81:00.0", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 1, 90, "nouveau");
-  AddDevice(&s, "0000:81:00.1", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 1, 90, "nouveau");
-  AddDevice(&s, "0000:82:00.0", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 0, 91, "nouveau");
-  AddDevice(&s, "0000:83:00.0", 0x10de, 0x20b0, DeviceType::kPci,
-            std::nullopt, 0, 92, "nouveau");
+  AddDevice(&s, "0000:81:00.0", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            1, 90, "nouveau");
+  AddDevice(&s, "0000:81:00.1", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            1, 90, "nouveau");
+  AddDevice(&s, "0000:82:00.0", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            0, 91, "nouveau");
+  AddDevice(&s, "0000:83:00.0", 0x10de, 0x20b0, DeviceType::kPci, std::nullopt,
+            0, 92, "nouveau");
   s.topology.cell_socket = {{0, 0}, {1, 1}};
   return s;
 }

@@ -75,8 +75,8 @@ void LabHost(const FixtureTree& t) {
               " 24:  0  IR-PCI-MSI-0000:01:00.0   0-edge  eth0\n");
   t.WriteFile("proc/sys/kernel/osrelease", "6.1.0-56-amd64");
   t.WriteFile("sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "N");
-  t.WriteFile(
-      "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N");
+  t.WriteFile("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+              "N");
   t.MakeDir("sys/bus/pci/drivers/vfio-pci");
   t.WriteFile("dev/vfio/vfio", "");
   t.WriteFile("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0");

@@ -9,8 +9,8 @@
 namespace pcipass::cli {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 TEST(CliExplainTest, PerSpecVerdictsAliasesAndReasons) {
   SelectionHost host;
@@ -51,7 +51,8 @@ TEST(CliExplainTest, AliasFlag) {
   EXPECT_THAT(yes.out, HasSubstr("nic: satisfied"));
   CliRun no = host.Run({"explain", "0000:02:00.0", "--alias", "nic-vf"});
   EXPECT_EQ(no.code, 1);
-  EXPECT_THAT(no.out, HasSubstr("dev_type type-PCI is not the alias's type-VF"));
+  EXPECT_THAT(no.out,
+              HasSubstr("dev_type type-PCI is not the alias's type-VF"));
   CliRun unknown = host.Run({"explain", "0000:02:00.0", "--alias", "gpu"});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("PCI alias gpu is not defined"));
@@ -97,8 +98,8 @@ colour = blue
   EXPECT_THAT(r.out, HasSubstr("unknown key 'physnet'"));
   EXPECT_THAT(r.out, HasSubstr("key 'numa_policy' is 'derp'"));
   EXPECT_THAT(r.out, HasSubstr("bad.conf:6: unknown key 'colour' in [pci]"));
-  CliRun j = RunPcipass(
-      {"--root", host.root(), "--json", "config", "check", path});
+  CliRun j =
+      RunPcipass({"--root", host.root(), "--json", "config", "check", path});
   EXPECT_EQ(j.code, 1);
   json doc = json::parse(j.out);
   EXPECT_EQ(doc["valid"], false);
@@ -135,8 +136,8 @@ placement = scatter
   EXPECT_THAT(r.out, HasSubstr("bad.conf:4: [host] sriov_numvfs"));
   EXPECT_THAT(r.out, HasSubstr("lots"));
   EXPECT_THAT(r.out, HasSubstr("scatter"));
-  CliRun j = RunPcipass(
-      {"--root", host.root(), "--json", "config", "check", bad});
+  CliRun j =
+      RunPcipass({"--root", host.root(), "--json", "config", "check", bad});
   EXPECT_EQ(json::parse(j.out)["errors"].size(), 2u);
 }
 

@@ -176,8 +176,7 @@ TEST(CliErrors, UnknownCommandNamesItAndListsCommands) {
   EXPECT_NE(r.err.find(" list"), std::string::npos) << r.err;
   CliResult none = Pcipass({"--json"});
   EXPECT_EQ(none.code, 2);
-  EXPECT_NE(none.err.find("no command given; commands are:"),
-            std::string::npos)
+  EXPECT_NE(none.err.find("no command given; commands are:"), std::string::npos)
       << none.err;
 }
 

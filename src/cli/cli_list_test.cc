@@ -9,8 +9,8 @@
 namespace pcipass::cli {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 json Row(const json& list, const std::string& addr) {
   for (const json& d : list["devices"]) {
@@ -34,13 +34,31 @@ TEST(CliListTest, JsonHasEveryIssueField) {
   json j = json::parse(r.out);
   EXPECT_EQ(j["config"], host.config());
   ASSERT_EQ(j["devices"].size(), 6u);
-  for (const char* field :
-       {"address", "vendor_id", "product_id", "subsystem_vendor_id",
-        "subsystem_product_id", "class", "class_name", "vendor_name",
-        "product_name", "driver", "driver_override", "iommu_group",
-        "numa_node", "dev_type", "parent_addr", "vfs", "sriov_totalvfs",
-        "sriov_numvfs", "netdevs", "reset_methods", "allowed", "tags",
-        "host_use", "assignable", "reasons"}) {
+  for (const char* field : {"address",
+                            "vendor_id",
+                            "product_id",
+                            "subsystem_vendor_id",
+                            "subsystem_product_id",
+                            "class",
+                            "class_name",
+                            "vendor_name",
+                            "product_name",
+                            "driver",
+                            "driver_override",
+                            "iommu_group",
+                            "numa_node",
+                            "dev_type",
+                            "parent_addr",
+                            "vfs",
+                            "sriov_totalvfs",
+                            "sriov_numvfs",
+                            "netdevs",
+                            "reset_methods",
+                            "allowed",
+                            "tags",
+                            "host_use",
+                            "assignable",
+                            "reasons"}) {
     for (const json& d : j["devices"]) {
       EXPECT_TRUE(d.contains(field)) << field << " in " << d["address"];
     }

@@ -98,12 +98,11 @@ RunFn SetupApplyCommand(CLI::App& sub) {
               << "\n";
         }
       }
-      out << s.pf.ToString() << ": " << s.before << " -> " << s.after
-          << " VFs" << (f->dry_run ? " (planned)" : "") << "\n";
+      out << s.pf.ToString() << ": " << s.before << " -> " << s.after << " VFs"
+          << (f->dry_run ? " (planned)" : "") << "\n";
     }
-    PrintHandOffReport(out, r->detach, f->dry_run,
-                       ctx.options().verbosity > 0, "detached (vfio-pci)",
-                       "already on vfio-pci");
+    PrintHandOffReport(out, r->detach, f->dry_run, ctx.options().verbosity > 0,
+                       "detached (vfio-pci)", "already on vfio-pci");
     for (const auto& n : r->notes) out << "note: " << n << "\n";
     return kExitOk;
   };

@@ -17,7 +17,8 @@ namespace pcipass::cli {
 namespace {
 
 nlohmann::ordered_json NullIfEmpty(const std::string& s) {
-  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+  return s.empty() ? nlohmann::ordered_json(nullptr)
+                   : nlohmann::ordered_json(s);
 }
 
 nlohmann::ordered_json ToJson(const HostReport& r) {
@@ -70,8 +71,8 @@ void PrintText(const HostReport& r, const std::string& summary_error,
         << " IOMMU groups (" << s.viable_groups << " viable now";
     if (s.noiommu_groups > 0) out << ", " << s.noiommu_groups << " noiommu";
     out << "), " << s.vfio_devices << " on vfio-pci, " << s.pfs
-        << " SR-IOV PFs with " << s.vfs << " VFs, " << s.bridges
-        << " bridges, " << s.host_used << " used by the host\n";
+        << " SR-IOV PFs with " << s.vfs << " VFs, " << s.bridges << " bridges, "
+        << s.host_used << " used by the host\n";
   } else {
     out << "summary: unavailable (" << summary_error << ")\n";
   }

@@ -90,11 +90,12 @@ RunFn SetupClaimCommand(CLI::App& sub) {
           {"notes", out->notes},
           {"drift", claims::DriftJson(out->drift)},
           {"fit", claims::FitJson(out->fit, copts.fit)},
-          {"error", out->ok ? nlohmann::json(nullptr)
-                            : nlohmann::json{
-                                  {"code", std::string(StatusCodeName(
-                                               out->status.code()))},
-                                  {"message", out->status.message()}}}};
+          {"error",
+           out->ok
+               ? nlohmann::json(nullptr)
+               : nlohmann::json{
+                     {"code", std::string(StatusCodeName(out->status.code()))},
+                     {"message", out->status.message()}}}};
       ctx.out() << j.dump(2) << "\n";
     } else if (out->ok) {
       Table t({"INSTANCE", "ADDRESS", "ALIAS", "TYPE", "STATE", "DETACHED"});
@@ -113,7 +114,8 @@ RunFn SetupClaimCommand(CLI::App& sub) {
       PrintFitText(ctx.err(), out->fit);
     }
     if (!out->ok) {
-      if (!ctx.json()) ctx.err() << "pcipass: " << out->status.message() << "\n";
+      if (!ctx.json())
+        ctx.err() << "pcipass: " << out->status.message() << "\n";
       return ExitCodeFor(out->status);
     }
     return kExitOk;

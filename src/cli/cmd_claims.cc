@@ -76,10 +76,9 @@ RunFn SetupClaimsCommand(CLI::App& sub) {
       ctx.out() << "\n";
       Table d({"ADDRESS", "TYPE", "STATE", "OWNER", "REASON"});
       for (const LedgerDevice& r : devices) {
-        d.AddRow({r.address.ToString(),
-                  std::string(DeviceTypeName(r.dev_type)),
-                  std::string(DeviceStateName(r.state)),
-                  r.owner.value_or("-"), r.reason});
+        d.AddRow({r.address.ToString(), std::string(DeviceTypeName(r.dev_type)),
+                  std::string(DeviceStateName(r.state)), r.owner.value_or("-"),
+                  r.reason});
       }
       d.Print(ctx.out());
     }

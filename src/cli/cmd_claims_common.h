@@ -38,8 +38,9 @@ inline void WarnDrift(CommandContext& ctx,
 inline void PrintFitText(std::ostream& out, const claims::FitResult& fit) {
   for (const claims::RequestOutcome& r : fit.requests) {
     out << "request " << r.index + 1 << " " << r.alias_name << ":" << r.count
-        << " (numa_policy " << NumaPolicyName(r.numa_policy) << "): "
-        << (r.ok ? "ok" : "NO, failed at step " + r.failed_step) << "\n";
+        << " (numa_policy " << NumaPolicyName(r.numa_policy)
+        << "): " << (r.ok ? "ok" : "NO, failed at step " + r.failed_step)
+        << "\n";
     for (const claims::FitStep& s : r.steps) {
       out << "  " << s.name << ": " << s.before << " -> " << s.after << "\n";
       for (const std::string& d : s.dropped) out << "      " << d << "\n";

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "cli/commands.h"
-#include "cli/output.h"
 #include "binding/desired_state.h"
 #include "claims/service.h"
+#include "cli/commands.h"
+#include "cli/output.h"
 #include "select/config.h"
 
 namespace pcipass::cli {
@@ -46,8 +46,8 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     }
     Result<claims::ClaimsSettings> c = claims::ReadClaimsSettings(cfg.ini);
     if (!c.ok()) {
-      load.errors.push_back(Status(c.status().code(),
-                                   path + ": " + c.status().message()));
+      load.errors.push_back(
+          Status(c.status().code(), path + ": " + c.status().message()));
     }
   }
   if (ctx.json()) {
@@ -63,7 +63,8 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     j["warnings"] = load.warnings;
     j["device_specs"] = cfg.device_specs.size();
     nlohmann::json names = nlohmann::json::array();
-    for (const auto& [name, alias] : cfg.aliases.aliases()) names.push_back(name);
+    for (const auto& [name, alias] : cfg.aliases.aliases())
+      names.push_back(name);
     j["aliases"] = names;
     j["sections"] = cfg.ini.Sections();
     j["host_vfio_selectors"] = host_state.vfio.size();
@@ -83,8 +84,9 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     return kExitRefused;
   }
   ctx.out() << path << ": valid: " << cfg.device_specs.size()
-            << " device_spec entr" << (cfg.device_specs.size() == 1 ? "y" : "ies")
-            << ", " << cfg.aliases.aliases().size() << " alias"
+            << " device_spec entr"
+            << (cfg.device_specs.size() == 1 ? "y" : "ies") << ", "
+            << cfg.aliases.aliases().size() << " alias"
             << (cfg.aliases.aliases().size() == 1 ? "" : "es");
   if (!cfg.aliases.empty()) {
     ctx.out() << " (";

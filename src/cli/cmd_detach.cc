@@ -68,9 +68,8 @@ RunFn SetupDetachCommand(CLI::App& sub) {
     if (ctx.json()) {
       ctx.out() << HandOffReportToJson(*r, f->dry_run).dump(2) << "\n";
     } else {
-      PrintHandOffReport(ctx.out(), *r, f->dry_run,
-                         ctx.options().verbosity > 0, "detached (vfio-pci)",
-                         "already on vfio-pci");
+      PrintHandOffReport(ctx.out(), *r, f->dry_run, ctx.options().verbosity > 0,
+                         "detached (vfio-pci)", "already on vfio-pci");
     }
     return kExitOk;
   };

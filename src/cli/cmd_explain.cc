@@ -77,10 +77,9 @@ RunFn SetupExplainCommand(CLI::App& sub) {
       const Alias* alias = cfg.aliases.Find(flags->alias);
       if (alias == nullptr) {
         return ReportError(
-            Status::NotFound("PCI alias " + flags->alias +
-                             " is not defined in " +
-                             (view->have_config ? cfg.path
-                                                : std::string("(no config)"))),
+            Status::NotFound(
+                "PCI alias " + flags->alias + " is not defined in " +
+                (view->have_config ? cfg.path : std::string("(no config)"))),
             ctx.json(), ctx.out(), ctx.err());
       }
       verdicts.push_back(JudgeAlias(*alias, dev, a));
@@ -89,8 +88,8 @@ RunFn SetupExplainCommand(CLI::App& sub) {
         verdicts.push_back(JudgeAlias(alias, dev, a));
       }
     }
-    bool ok = a.assignable &&
-              (flags->alias.empty() || verdicts.front().satisfied);
+    bool ok =
+        a.assignable && (flags->alias.empty() || verdicts.front().satisfied);
 
     if (ctx.json()) {
       nlohmann::json j;
@@ -131,7 +130,8 @@ RunFn SetupExplainCommand(CLI::App& sub) {
     }
 
     std::ostream& out = ctx.out();
-    nlohmann::json vid = HexIdJson(dev.vendor_id), pid = HexIdJson(dev.product_id);
+    nlohmann::json vid = HexIdJson(dev.vendor_id),
+                   pid = HexIdJson(dev.product_id);
     out << dev.address.ToString() << "  "
         << (vid.is_null() ? "????" : vid.get<std::string>()) << ":"
         << (pid.is_null() ? "????" : pid.get<std::string>()) << "  "

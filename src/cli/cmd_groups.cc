@@ -47,8 +47,8 @@ int RunGroups(CommandContext& ctx, bool only_non_viable) {
                  "(run 'pcipass check' for the reason and the fix)\n";
     return kExitOk;
   }
-  Table t({"GROUP", "VIABLE", "TYPE", "ADDRESS", "DRIVER", "CLASS",
-           "BLOCKED BY"});
+  Table t(
+      {"GROUP", "VIABLE", "TYPE", "ADDRESS", "DRIVER", "CLASS", "BLOCKED BY"});
   for (const auto& [id, g] : inv->groups()) {
     if (only_non_viable && g.viable) continue;
     std::string blockers;

@@ -96,9 +96,8 @@ RunFn SetupListCommand(CLI::App& sub) {
     }
     if (ctx.json()) {
       nlohmann::json j;
-      j["config"] = view->have_config
-                        ? nlohmann::json(view->config.config.path)
-                        : nlohmann::json(nullptr);
+      j["config"] = view->have_config ? nlohmann::json(view->config.config.path)
+                                      : nlohmann::json(nullptr);
       j["devices"] = std::move(rows);
       nlohmann::json warnings = nlohmann::json::array();
       for (const std::string& w : view->config.warnings) warnings.push_back(w);

@@ -1,4 +1,5 @@
-// pcipass reattach ADDR... : give devices back to their host drivers (binding/handoff.h).
+// pcipass reattach ADDR... : give devices back to their host drivers
+// (binding/handoff.h).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <optional>
@@ -9,8 +10,8 @@
 #include "binding/report.h"
 #include "cli/commands.h"
 #include "cli/ledger_guard.h"
-#include "core/discovery.h"
 #include "cli/output.h"
+#include "core/discovery.h"
 
 namespace pcipass::cli {
 namespace {
@@ -54,8 +55,8 @@ Status RefuseClaimed(const CommandContext& ctx,
   for (const PciAddress& a : check) {
     std::optional<std::string> who = claimed_by(a);
     if (who && held.find(a.ToString()) == std::string::npos) {
-      held += (held.empty() ? "" : ", ") + a.ToString() + " (instance " +
-              *who + ")";
+      held += (held.empty() ? "" : ", ") + a.ToString() + " (instance " + *who +
+              ")";
     }
   }
   if (held.empty()) return Status();
@@ -115,9 +116,8 @@ RunFn SetupReattachCommand(CLI::App& sub) {
     if (ctx.json()) {
       ctx.out() << HandOffReportToJson(*r, f->dry_run).dump(2) << "\n";
     } else {
-      PrintHandOffReport(ctx.out(), *r, f->dry_run,
-                         ctx.options().verbosity > 0, "reattached (original driver)",
-                         "not on vfio-pci");
+      PrintHandOffReport(ctx.out(), *r, f->dry_run, ctx.options().verbosity > 0,
+                         "reattached (original driver)", "not on vfio-pci");
     }
     return kExitOk;
   };

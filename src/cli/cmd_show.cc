@@ -14,9 +14,7 @@ namespace pcipass::cli {
 
 namespace {
 
-std::string OrDash(const std::optional<std::string>& v) {
-  return v ? *v : "-";
-}
+std::string OrDash(const std::optional<std::string>& v) { return v ? *v : "-"; }
 std::string OrDash(const std::optional<int>& v) {
   return v ? std::to_string(*v) : "-";
 }
@@ -48,7 +46,8 @@ RunFn SetupShowCommand(CLI::App& sub) {
     nlohmann::json j = DeviceRowJson(dev, a);
     nlohmann::json members = nlohmann::json::array();
     if (group) {
-      for (const PciAddress& m : group->members) members.push_back(m.ToString());
+      for (const PciAddress& m : group->members)
+        members.push_back(m.ToString());
     }
     j["iommu_group_members"] = members;
     j["iommu_group_viable"] =
@@ -76,12 +75,12 @@ RunFn SetupShowCommand(CLI::App& sub) {
     line("driver_override", OrDash(dev.driver_override));
     line("iommu_group",
          OrDash(dev.iommu_group) +
-             (group ? std::string(group->viable ? " (viable)"
-                                                : " (not viable)") +
-                          " members: " +
-                          Join(j["iommu_group_members"]
-                                   .get<std::vector<std::string>>())
-                    : std::string()));
+             (group
+                  ? std::string(group->viable ? " (viable)" : " (not viable)") +
+                        " members: " +
+                        Join(j["iommu_group_members"]
+                                 .get<std::vector<std::string>>())
+                  : std::string()));
     line("numa_node", OrDash(dev.numa_node));
     line("dev_type", std::string(DeviceTypeName(dev.type)));
     if (dev.physfn) line("parent_addr", dev.physfn->ToString());
@@ -96,8 +95,8 @@ RunFn SetupShowCommand(CLI::App& sub) {
     for (const NetdevInfo& n : dev.netdevs) netdevs.push_back(n.name);
     line("netdevs", Join(netdevs));
     if (!dev.block_devices.empty()) line("block", Join(dev.block_devices));
-    line("reset_methods", dev.reset_method_known ? Join(dev.reset_methods)
-                                                 : "unknown");
+    line("reset_methods",
+         dev.reset_method_known ? Join(dev.reset_methods) : "unknown");
     for (const HostUse& u : dev.host_use) {
       line("host_use", u.kind + ": " + u.reason);
     }

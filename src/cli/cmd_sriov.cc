@@ -32,8 +32,8 @@ nlohmann::json ToJson(const SriovReport& r, bool dry_run) {
   j["changed"] = r.changed;
   j["writes"] = nlohmann::json::array();
   for (const auto& w : r.writes) {
-    j["writes"].push_back({{"path", w.path}, {"value", w.value},
-                           {"why", w.why}});
+    j["writes"].push_back(
+        {{"path", w.path}, {"value", w.value}, {"why", w.why}});
   }
   j["vfs"] = nlohmann::json::array();
   for (const VfInfo& vf : r.vfs) {
@@ -71,10 +71,10 @@ RunFn SetupSriovCommand(CLI::App& sub) {
       return ReportError(pf.status(), ctx.json(), ctx.out(), ctx.err());
     }
     if (f->no_autoprobe && f->autoprobe) {
-      return ReportError(Status::InvalidArgument(
-                             "--autoprobe and --no-autoprobe exclude each "
-                             "other"),
-                         ctx.json(), ctx.out(), ctx.err());
+      return ReportError(
+          Status::InvalidArgument("--autoprobe and --no-autoprobe exclude each "
+                                  "other"),
+          ctx.json(), ctx.out(), ctx.err());
     }
     SriovOptions opts;
     opts.state_dir = ctx.StateDir();

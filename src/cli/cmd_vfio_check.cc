@@ -12,8 +12,7 @@ namespace pcipass::cli {
 
 RunFn SetupVfioCheckCommand(CLI::App& sub) {
   auto address = std::make_shared<std::string>();
-  sub.add_option("address", *address, "PCI address (dddd:bb:ss.f)")
-      ->required();
+  sub.add_option("address", *address, "PCI address (dddd:bb:ss.f)")->required();
   return [address](CommandContext& ctx) -> int {
     auto addr = PciAddress::Parse(*address);
     if (!addr.ok()) {
@@ -36,8 +35,8 @@ RunFn SetupVfioCheckCommand(CLI::App& sub) {
       ctx.out() << j.dump(2) << "\n";
     } else {
       for (const auto& s : r->steps) {
-        ctx.out() << (s.ok ? "ok    " : "FAIL  ") << s.name << "  "
-                  << s.detail << "\n";
+        ctx.out() << (s.ok ? "ok    " : "FAIL  ") << s.name << "  " << s.detail
+                  << "\n";
       }
       ctx.out() << r->address.ToString() << ": "
                 << (r->ok ? "a VMM can open it through VFIO"

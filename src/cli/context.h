@@ -15,18 +15,17 @@
 namespace pcipass::cli {
 
 struct GlobalOptions {
-  std::string root;                         // --root (or env PCIPASS_ROOT)
-  std::string config_path;                  // --config (or PCIPASS_CONFIG)
-  std::string state_dir;                    // --state (or PCIPASS_STATE)
-  std::string pci_ids;                      // --pci-ids (names database)
-  bool json = false;                        // --json
-  int verbosity = 0;                        // -v (repeatable)
+  std::string root;         // --root (or env PCIPASS_ROOT)
+  std::string config_path;  // --config (or PCIPASS_CONFIG)
+  std::string state_dir;    // --state (or PCIPASS_STATE)
+  std::string pci_ids;      // --pci-ids (names database)
+  bool json = false;        // --json
+  int verbosity = 0;        // -v (repeatable)
 };
 
 class CommandContext {
  public:
-  CommandContext(std::ostream& out, std::ostream& err)
-      : out_(out), err_(err) {}
+  CommandContext(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
 
   GlobalOptions& options() { return options_; }
   const GlobalOptions& options() const { return options_; }

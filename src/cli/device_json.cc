@@ -13,7 +13,9 @@ json Opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json NonEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json NonEmpty(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
 
 std::string Hex(uint32_t v, int width) {
   char buf[16];
@@ -53,8 +55,7 @@ json DeviceJson(const PciDevice& dev) {
                {"max_speed", Opt(dev.max_link_speed)},
                {"max_width", Opt(dev.max_link_width)}};
   j["dev_type"] = std::string(DeviceTypeName(dev.type));
-  j["parent_addr"] =
-      dev.physfn ? json(dev.physfn->ToString()) : json(nullptr);
+  j["parent_addr"] = dev.physfn ? json(dev.physfn->ToString()) : json(nullptr);
   json vfs = json::array();
   for (const PciAddress& v : dev.virtfns) vfs.push_back(v.ToString());
   j["vfs"] = std::move(vfs);

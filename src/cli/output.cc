@@ -8,10 +8,13 @@ namespace pcipass::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kOk:
+      return kExitOk;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kInternal: return kExitUsage;
-    default: return kExitRefused;
+    case StatusCode::kInternal:
+      return kExitUsage;
+    default:
+      return kExitRefused;
   }
 }
 

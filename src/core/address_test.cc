@@ -23,9 +23,15 @@ TEST(PciAddressTest, ParsesCanonicalAndVmdDomains) {
 }
 
 TEST(PciAddressTest, RejectsMalformedWithClearMessage) {
-  const char* bad[] = {"",           "0a:00.5",      "0000:0a:00",
-                       "0000:0a:20.0", "0000:0a:00.8", "0000:100:00.0",
-                       "zzzz:0a:00.0", "0000:0a:00.5x", "0000:0a:00.5.1"};
+  const char* bad[] = {"",
+                       "0a:00.5",
+                       "0000:0a:00",
+                       "0000:0a:20.0",
+                       "0000:0a:00.8",
+                       "0000:100:00.0",
+                       "zzzz:0a:00.0",
+                       "0000:0a:00.5x",
+                       "0000:0a:00.5.1"};
   for (const char* in : bad) {
     auto a = PciAddress::Parse(in);
     ASSERT_FALSE(a.ok()) << in;

@@ -4,9 +4,12 @@ namespace pcipass {
 
 std::string_view DeviceTypeName(DeviceType type) {
   switch (type) {
-    case DeviceType::kPci: return "type-PCI";
-    case DeviceType::kPf: return "type-PF";
-    case DeviceType::kVf: return "type-VF";
+    case DeviceType::kPci:
+      return "type-PCI";
+    case DeviceType::kPf:
+      return "type-PF";
+    case DeviceType::kVf:
+      return "type-VF";
   }
   return "type-PCI";
 }

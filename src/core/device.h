@@ -66,9 +66,9 @@ struct PciDevice {
   std::optional<bool> boot_vga;            // only on VGA-class devices
   std::optional<uint8_t> header_type;      // from config byte 0x0e & 0x7f
 
-  std::vector<NetdevInfo> netdevs;             // net/<ifname>
-  std::vector<std::string> block_devices;      // e.g. "nvme0n1", "sda"
-  std::vector<std::string> nvme_controllers;   // e.g. "nvme0"
+  std::vector<NetdevInfo> netdevs;            // net/<ifname>
+  std::vector<std::string> block_devices;     // e.g. "nvme0n1", "sda"
+  std::vector<std::string> nvme_controllers;  // e.g. "nvme0"
 
   // SR-IOV.
   std::optional<int> sriov_totalvfs;

@@ -267,8 +267,7 @@ void ParseUevent(std::string_view text, PciDevice& dev) {
     if (line.rfind("PCI_ID=", 0) == 0) {
       pair(line.substr(7), dev.vendor_id, dev.product_id);
     } else if (line.rfind("PCI_SUBSYS_ID=", 0) == 0) {
-      pair(line.substr(14), dev.subsystem_vendor_id,
-           dev.subsystem_product_id);
+      pair(line.substr(14), dev.subsystem_vendor_id, dev.subsystem_product_id);
     } else if (line.rfind("PCI_CLASS=", 0) == 0) {
       auto c = sysfs::ParseHex(line.substr(10));
       if (c && *c <= 0xffffff) dev.class_code = *c;
@@ -283,8 +282,8 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
   dev.address = addr;
   Fd fd(::openat(devsfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.ok()) {
-    dev.warnings.push_back(name + ": cannot open device directory: " +
-                           std::strerror(errno));
+    dev.warnings.push_back(
+        name + ": cannot open device directory: " + std::strerror(errno));
     return dev;
   }
   Entries entries(ListAt(fd.get(), "."));
@@ -397,8 +396,7 @@ class NameCache {
         auto p = products_.find(key);
         if (p == products_.end()) {
           p = products_
-                  .emplace(key, names_.Product(*dev.vendor_id,
-                                               *dev.product_id))
+                  .emplace(key, names_.Product(*dev.vendor_id, *dev.product_id))
                   .first;
         }
         dev.product_name = p->second;
@@ -487,8 +485,7 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
                                                  : pci_names.path()) +
                        " not available: vendor and product names unknown");
   }
-  NameCache name_cache(pci_names,
-                       opts.lookup_names && pci_names.available());
+  NameCache name_cache(pci_names, opts.lookup_names && pci_names.available());
   for (PciDevice& dev : devices) name_cache.Fill(dev);
 
   HostUseTables tables;

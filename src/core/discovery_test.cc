@@ -10,8 +10,8 @@
 namespace pcipass {
 namespace {
 
-using testing::DeviceSpec;
 using testing::BlockSpec;
+using testing::DeviceSpec;
 using testing::FixtureTree;
 using testing::NetdevSpec;
 using testing::SriovSpec;
@@ -71,8 +71,8 @@ class DiscoveryTest : public ::testing::Test {
       vf.device = 0x0010;
       vf.class_code = 0x010802;
       vf.iommu_group = 12 + i;
-      vf.driver = i == 0 ? std::optional<std::string>("vfio-pci")
-                         : std::nullopt;
+      vf.driver =
+          i == 0 ? std::optional<std::string>("vfio-pci") : std::nullopt;
       b_.AddVf("0000:03:00.0", i, vf);
     }
   }
@@ -210,11 +210,11 @@ TEST_F(DiscoveryTest, UeventIdsWithFallbackToSingleFiles) {
     uint32_t class_code;
   } cases[] = {
       // uevent is read first (one file instead of five).
-      {"PCI_CLASS=10802\nPCI_ID=1B36:0010\nPCI_SUBSYS_ID=1AF4:1100\n",
-       0x1b36, 0x0010, 0x1af4, 0x010802},
+      {"PCI_CLASS=10802\nPCI_ID=1B36:0010\nPCI_SUBSYS_ID=1AF4:1100\n", 0x1b36,
+       0x0010, 0x1af4, 0x010802},
       // Malformed or missing keys: the single files decide.
-      {"PCI_CLASS=zz\nPCI_ID=8086\nPCI_SUBSYS_ID=:\n", 0x8086, 0x10d3,
-       0x8086, 0x020000},
+      {"PCI_CLASS=zz\nPCI_ID=8086\nPCI_SUBSYS_ID=:\n", 0x8086, 0x10d3, 0x8086,
+       0x020000},
       {"", 0x8086, 0x10d3, 0x8086, 0x020000},
   };
   for (const Case& c : cases) {
@@ -251,10 +251,10 @@ TEST_F(DiscoveryTest, GroupsAreReadWithViability) {
   EXPECT_EQ(inv.FindGroup(7)->blockers,
             std::vector<std::string>{"0000:01:00.0 (e1000e)"});
   EXPECT_EQ(inv.FindGroup(7)->type, "DMA");
-  EXPECT_TRUE(inv.FindGroup(1)->viable);   // pcieport
-  EXPECT_TRUE(inv.FindGroup(12)->viable);  // vfio-pci
-  EXPECT_TRUE(inv.FindGroup(13)->viable);  // unbound
-  EXPECT_FALSE(inv.FindGroup(11)->viable); // nvme
+  EXPECT_TRUE(inv.FindGroup(1)->viable);    // pcieport
+  EXPECT_TRUE(inv.FindGroup(12)->viable);   // vfio-pci
+  EXPECT_TRUE(inv.FindGroup(13)->viable);   // unbound
+  EXPECT_FALSE(inv.FindGroup(11)->viable);  // nvme
   EXPECT_EQ(inv.groups().size(), 5u);
   EXPECT_EQ(inv.GroupOf(*inv.Find(A("0000:01:00.0")))->id, 7);
 }

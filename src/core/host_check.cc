@@ -26,7 +26,7 @@ struct Facts {
   std::vector<std::string> cmdline_seen;
   std::map<std::string, std::string> cmdline;  // key -> value ("" if none)
   bool cmdline_read = false;
-  bool ir_chips = false;        // "IR-" interrupt chips in proc/interrupts
+  bool ir_chips = false;  // "IR-" interrupt chips in proc/interrupts
   bool interrupts_read = false;
   std::optional<bool> ecap_ir;  // Intel: some dmar unit has ecap bit 3
   std::string kernel_release;
@@ -64,11 +64,17 @@ std::string NormaliseKey(std::string key) {
 
 bool Relevant(const std::string& key, const std::string& value) {
   static const char* const kKeys[] = {
-      "intel_iommu", "amd_iommu", "iommu", "iommu.passthrough",
-      "iommu.strict", "intremap", "nointremap",
+      "intel_iommu",
+      "amd_iommu",
+      "iommu",
+      "iommu.passthrough",
+      "iommu.strict",
+      "intremap",
+      "nointremap",
       "vfio_iommu_type1.allow_unsafe_interrupts",
       "iommufd.allow_unsafe_interrupts",
-      "vfio.enable_unsafe_noiommu_mode", "vfio_pci.ids",
+      "vfio.enable_unsafe_noiommu_mode",
+      "vfio_pci.ids",
       "pcie_acs_override"};
   for (const char* k : kKeys) {
     if (key == k) return true;
@@ -166,15 +172,18 @@ HostCheck ModuleCheck(const std::string& id, const ModuleStatus& m,
       c.status = CheckState::kWarn;
       c.fix = "modprobe " + modprobe_name +
               " (pcipass detach loads it when needed); to load it at boot: "
-              "echo " + modprobe_name + " > /etc/modules-load.d/" +
-              modprobe_name + ".conf";
+              "echo " +
+              modprobe_name + " > /etc/modules-load.d/" + modprobe_name +
+              ".conf";
       break;
     case ModuleState::kAbsent:
       c.status = CheckState::kFail;
-      c.fix = "install the modules of the running kernel (Debian: apt-get "
-              "install linux-image-$(uname -r)) or boot a kernel built with "
-              "the VFIO options (CONFIG_VFIO, CONFIG_VFIO_PCI, "
-              "CONFIG_VFIO_IOMMU_TYPE1); then modprobe " + modprobe_name;
+      c.fix =
+          "install the modules of the running kernel (Debian: apt-get "
+          "install linux-image-$(uname -r)) or boot a kernel built with "
+          "the VFIO options (CONFIG_VFIO, CONFIG_VFIO_PCI, "
+          "CONFIG_VFIO_IOMMU_TYPE1); then modprobe " +
+          modprobe_name;
       break;
   }
   return c;
@@ -250,9 +259,10 @@ HostReport CheckHost(const HostRoot& host) {
       fix = "add intel_iommu=on to the kernel command line" +
             std::string(kGrubHow);
     } else if (f.ivrs) {
-      fix = "AMD-Vi is on by default when the IVRS table exists: check the "
-            "kernel log (dmesg | grep AMD-Vi) and the kernel configuration "
-            "(CONFIG_AMD_IOMMU)";
+      fix =
+          "AMD-Vi is on by default when the IVRS table exists: check the "
+          "kernel log (dmesg | grep AMD-Vi) and the kernel configuration "
+          "(CONFIG_AMD_IOMMU)";
     } else if (f.iort) {
       fix = "load or build in the ARM SMMU driver (CONFIG_ARM_SMMU_V3)";
     } else {
@@ -278,26 +288,27 @@ HostReport CheckHost(const HostRoot& host) {
         "off (see noiommu_mode)");
   } else if (f.noiommu_groups > 0) {
     add("iommu_groups", CheckState::kFail,
-        "only fake vfio-noiommu groups (" +
-            std::to_string(f.noiommu_groups) + ") in " + groups_dir +
+        "only fake vfio-noiommu groups (" + std::to_string(f.noiommu_groups) +
+            ") in " + groups_dir +
             ": devices are handed out with no DMA isolation at all",
         "turn noiommu mode off and enable a real IOMMU (see iommu_driver)");
   } else {
     add("iommu_groups", CheckState::kFail,
         "no IOMMU groups in " + groups_dir +
             ": the kernel has nothing to isolate devices with",
-        iommu_on ? "check dmesg for IOMMU errors" : "enable the IOMMU first "
-                                                    "(see iommu_driver)");
+        iommu_on ? "check dmesg for IOMMU errors"
+                 : "enable the IOMMU first "
+                   "(see iommu_driver)");
   }
 
   // --- kernel_cmdline (reported; the verdicts come from runtime state)
   {
-    std::string seen = f.cmdline_read
-                           ? (f.cmdline_seen.empty()
-                                  ? "no IOMMU/VFIO options on the command line"
-                                  : "command line has: " +
-                                        Join(f.cmdline_seen, " "))
-                           : host.Proc("cmdline").string() + " unreadable";
+    std::string seen =
+        f.cmdline_read
+            ? (f.cmdline_seen.empty()
+                   ? "no IOMMU/VFIO options on the command line"
+                   : "command line has: " + Join(f.cmdline_seen, " "))
+            : host.Proc("cmdline").string() + " unreadable";
     std::vector<std::string> risky;
     if (f.cmdline.count("pcie_acs_override")) {
       risky.push_back(
@@ -316,8 +327,9 @@ HostReport CheckHost(const HostRoot& host) {
     }
     if (CmdHas(f, "vfio.enable_unsafe_noiommu_mode", "1") ||
         CmdHas(f, "vfio.enable_unsafe_noiommu_mode", "Y")) {
-      risky.push_back("enable_unsafe_noiommu_mode gives devices to "
-                      "userspace without isolation");
+      risky.push_back(
+          "enable_unsafe_noiommu_mode gives devices to "
+          "userspace without isolation");
     }
     if (!iommu_on && !off.empty()) {
       add("kernel_cmdline", CheckState::kFail,
@@ -326,8 +338,9 @@ HostReport CheckHost(const HostRoot& host) {
               std::string(kGrubHow));
     } else if (!iommu_on && f.dmar && !CmdHas(f, "intel_iommu", "on")) {
       add("kernel_cmdline", CheckState::kFail,
-          seen + "; this kernel does not enable Intel VT-d by default "
-                 "and intel_iommu=on is missing",
+          seen +
+              "; this kernel does not enable Intel VT-d by default "
+              "and intel_iommu=on is missing",
           "add intel_iommu=on to the kernel command line" +
               std::string(kGrubHow));
     } else if (!risky.empty()) {
@@ -340,20 +353,19 @@ HostReport CheckHost(const HostRoot& host) {
   }
 
   // --- interrupt_remapping
-  const fs::path unsafe_param =
-      host.ModuleDir("vfio_iommu_type1") / "parameters" /
-      "allow_unsafe_interrupts";
+  const fs::path unsafe_param = host.ModuleDir("vfio_iommu_type1") /
+                                "parameters" / "allow_unsafe_interrupts";
   const bool unsafe_irq = ReadBool(unsafe_param).value_or(false);
   if (f.ir_chips) {
     add("interrupt_remapping", CheckState::kPass,
         "interrupt remapping in use (IR- interrupt chips in " +
             host.Proc("interrupts").string() + ")");
   } else {
-    std::string detail =
-        f.interrupts_read
-            ? "no IR- interrupt chips in " + host.Proc("interrupts").string() +
-                  ": interrupt remapping is off"
-            : host.Proc("interrupts").string() + " unreadable";
+    std::string detail = f.interrupts_read
+                             ? "no IR- interrupt chips in " +
+                                   host.Proc("interrupts").string() +
+                                   ": interrupt remapping is off"
+                             : host.Proc("interrupts").string() + " unreadable";
     if (f.ecap_ir == true) {
       detail += " although the IOMMU supports it (ecap bit 3)";
     } else if (f.ecap_ir == false) {
@@ -373,19 +385,18 @@ HostReport CheckHost(const HostRoot& host) {
 
   // --- vfio modules
   const std::string vfio_pci_dir = host.PciDriverDir("vfio-pci").string();
-  ModuleStatus vfio = ProbeKernelModule(
-      host, f.kernel_release, "vfio",
-      sysfs::Exists(host.ModuleDir("vfio")) ||
-          sysfs::Exists(host.VfioContainerNode()),
-      host.ModuleDir("vfio").string());
+  ModuleStatus vfio =
+      ProbeKernelModule(host, f.kernel_release, "vfio",
+                        sysfs::Exists(host.ModuleDir("vfio")) ||
+                            sysfs::Exists(host.VfioContainerNode()),
+                        host.ModuleDir("vfio").string());
   ModuleStatus vfio_pci = ProbeKernelModule(
       host, f.kernel_release, "vfio_pci",
-      sysfs::Exists(host.PciDriverDir("vfio-pci")),
-      vfio_pci_dir + " exists");
-  ModuleStatus type1 = ProbeKernelModule(
-      host, f.kernel_release, "vfio_iommu_type1",
-      sysfs::Exists(host.ModuleDir("vfio_iommu_type1")),
-      host.ModuleDir("vfio_iommu_type1").string());
+      sysfs::Exists(host.PciDriverDir("vfio-pci")), vfio_pci_dir + " exists");
+  ModuleStatus type1 =
+      ProbeKernelModule(host, f.kernel_release, "vfio_iommu_type1",
+                        sysfs::Exists(host.ModuleDir("vfio_iommu_type1")),
+                        host.ModuleDir("vfio_iommu_type1").string());
   r.checks.push_back(ModuleCheck("vfio", vfio, "vfio"));
   r.checks.push_back(ModuleCheck("vfio_pci", vfio_pci, "vfio-pci"));
   r.checks.push_back(
@@ -424,8 +435,9 @@ HostReport CheckHost(const HostRoot& host) {
     if (unsafe_fd) {
       fix += (fix.empty() ? "" : "; ") + ("echo N > " + iommufd_param.string());
     }
-    fix += "; remove allow_unsafe_interrupts from the kernel command line and "
-           "/etc/modprobe.d";
+    fix +=
+        "; remove allow_unsafe_interrupts from the kernel command line and "
+        "/etc/modprobe.d";
     if (on.empty()) {
       add("unsafe_interrupts", CheckState::kPass,
           "allow_unsafe_interrupts is off" +
@@ -449,8 +461,8 @@ HostReport CheckHost(const HostRoot& host) {
 
   // --- noiommu_mode
   {
-    fs::path param = host.ModuleDir("vfio") / "parameters" /
-                     "enable_unsafe_noiommu_mode";
+    fs::path param =
+        host.ModuleDir("vfio") / "parameters" / "enable_unsafe_noiommu_mode";
     if (ReadBool(param).value_or(false)) {
       add("noiommu_mode", CheckState::kFail,
           param.string() +
@@ -548,7 +560,8 @@ HostReport CheckHost(const HostRoot& host) {
   } else if (!iommu_on || f.real_groups == 0) {
     r.verdict =
         "PCI passthrough is impossible here because the IOMMU is not "
-        "active: " + failed.front()->detail;
+        "active: " +
+        failed.front()->detail;
   } else {
     std::vector<std::string> ids;
     for (const HostCheck* c : failed) ids.push_back(c->id);

@@ -35,10 +35,10 @@ enum class CheckState { kPass, kWarn, kFail };
 std::string_view CheckStateName(CheckState state);
 
 struct HostCheck {
-  std::string id;       // stable snake_case id, e.g. "iommu_driver"
+  std::string id;  // stable snake_case id, e.g. "iommu_driver"
   CheckState status = CheckState::kPass;
-  std::string detail;   // what was seen
-  std::string fix;      // exact command/setting; empty when nothing to do
+  std::string detail;  // what was seen
+  std::string fix;     // exact command/setting; empty when nothing to do
 };
 
 // Counts over the discovered inventory (pcipass check's "summary").
@@ -63,8 +63,8 @@ struct HostReport {
   // ..." (no IOMMU) or "PCI passthrough is not ready: ..." (fixable
   // configuration). Ready: "ready for PCI passthrough" (+ warning count).
   std::string verdict;
-  std::string kernel_release;  // proc/sys/kernel/osrelease, "" if unknown
-  std::string iommu_vendor;    // "intel", "amd", "arm" or "" (none seen)
+  std::string kernel_release;     // proc/sys/kernel/osrelease, "" if unknown
+  std::string iommu_vendor;       // "intel", "amd", "arm" or "" (none seen)
   std::vector<HostCheck> checks;  // fixed order, every check always present
   std::optional<HostSummary> summary;  // set by the caller (needs discovery)
 };

@@ -45,8 +45,7 @@ void ThisVm(const FixtureTree& t) {
   t.WriteFile("proc/sys/kernel/osrelease", "6.18.44-fc-v669");
   t.WriteFile("dev/kvm", "");
   t.WriteFile("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0");
-  t.WriteFile("sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
-              "0");
+  t.WriteFile("sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0");
 }
 
 // The QEMU lab guest: q35 + emulated VT-d, vfio modules loaded, no KVM,
@@ -64,8 +63,8 @@ void LabIntel(const FixtureTree& t) {
   t.WriteFile("proc/interrupts", kIrInterrupts);
   t.WriteFile("proc/sys/kernel/osrelease", kKernel);
   t.WriteFile("sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "N");
-  t.WriteFile(
-      "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N");
+  t.WriteFile("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+              "N");
   t.WriteFile("sys/module/vfio_pci/parameters/enable_sriov", "N");
   t.MakeDir("sys/bus/pci/drivers/vfio-pci");
   t.WriteFile("dev/vfio/vfio", "");
@@ -104,7 +103,7 @@ struct Case {
   bool ready;
   std::map<std::string, CheckState> states;  // checks to assert
   std::vector<std::string> verdict_has;      // substrings of the verdict
-  std::vector<std::pair<std::string, std::string>> fix_has;  // id, in fix
+  std::vector<std::pair<std::string, std::string>> fix_has;     // id, in fix
   std::vector<std::pair<std::string, std::string>> detail_has;  // id, text
 };
 
@@ -112,7 +111,9 @@ using S = CheckState;
 
 std::vector<Case> Cases() {
   return {
-      {"this_vm_no_iommu", ThisVm, false,
+      {"this_vm_no_iommu",
+       ThisVm,
+       false,
        {{"firmware_iommu", S::kFail},
         {"iommu_driver", S::kFail},
         {"iommu_groups", S::kFail},
@@ -131,7 +132,9 @@ std::vector<Case> Cases() {
        {{"firmware_iommu", "no ACPI DMAR, IVRS or IORT table"},
         {"iommu_driver", "class/iommu is empty"},
         {"vfio_pci", "lib/modules/6.18.44-fc-v669 does not exist"}}},
-      {"lab_intel_ready", LabIntel, true,
+      {"lab_intel_ready",
+       LabIntel,
+       true,
        {{"firmware_iommu", S::kPass},
         {"iommu_driver", S::kPass},
         {"iommu_groups", S::kPass},
@@ -153,7 +156,9 @@ std::vector<Case> Cases() {
         {"kernel_cmdline", "intel_iommu=on"},
         {"firmware_iommu", "Intel VT-d"},
         {"default_domain", "DMA (12 groups)"}}},
-      {"amd_iommu_pt", AmdPt, true,
+      {"amd_iommu_pt",
+       AmdPt,
+       true,
        {{"firmware_iommu", S::kPass},
         {"iommu_driver", S::kPass},
         {"default_domain", S::kPass},
@@ -210,8 +215,9 @@ std::vector<Case> Cases() {
          t.WriteFile(
              "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
              "Y");
-         t.WriteFile("proc/cmdline",
-                     "intel_iommu=on vfio_iommu_type1.allow_unsafe_interrupts=1");
+         t.WriteFile(
+             "proc/cmdline",
+             "intel_iommu=on vfio_iommu_type1.allow_unsafe_interrupts=1");
        },
        false,
        {{"unsafe_interrupts", S::kFail},
@@ -263,8 +269,7 @@ std::vector<Case> Cases() {
        [](const FixtureTree& t) {
          LabIntel(t);
          VfioUnloaded(t);
-         t.WriteFile(std::string("lib/modules/") + kKernel +
-                         "/modules.builtin",
+         t.WriteFile(std::string("lib/modules/") + kKernel + "/modules.builtin",
                      "kernel/drivers/vfio/vfio.ko\n"
                      "kernel/drivers/vfio/pci/vfio-pci.ko\n");
        },
@@ -343,8 +348,9 @@ std::vector<Case> Cases() {
        false,
        {{"iommu_driver", S::kFail}, {"kernel_cmdline", S::kFail}},
        {},
-       {{"iommu_driver", "remove intel_iommu=off from the kernel command "
-                         "line and add intel_iommu=on"},
+       {{"iommu_driver",
+         "remove intel_iommu=off from the kernel command "
+         "line and add intel_iommu=on"},
         {"kernel_cmdline", "remove intel_iommu=off"}},
        {{"iommu_driver", "(command line has intel_iommu=off)"}}},
       {"acs_override_and_module_dash_names",
@@ -418,12 +424,12 @@ TEST(HostCheckTest, FixedOrderOfChecks) {
   HostReport r = CheckHost(t.host());
   std::vector<std::string> ids;
   for (const HostCheck& h : r.checks) ids.push_back(h.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{
-                     "firmware_iommu", "iommu_driver", "iommu_groups",
-                     "kernel_cmdline", "interrupt_remapping", "vfio",
-                     "vfio_pci", "vfio_iommu_type1", "vfio_container",
-                     "unsafe_interrupts", "noiommu_mode", "default_domain",
-                     "kvm", "hugepages"}));
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{
+                "firmware_iommu", "iommu_driver", "iommu_groups",
+                "kernel_cmdline", "interrupt_remapping", "vfio", "vfio_pci",
+                "vfio_iommu_type1", "vfio_container", "unsafe_interrupts",
+                "noiommu_mode", "default_domain", "kvm", "hugepages"}));
   EXPECT_EQ(r.kernel_release, kKernel);
   EXPECT_EQ(r.iommu_vendor, "intel");
 }

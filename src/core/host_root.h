@@ -39,11 +39,14 @@ class HostRoot {
   std::filesystem::path PciDeviceDir(const PciAddress& addr) const;
   std::filesystem::path PciDriversDir() const;  // sys/bus/pci/drivers
   std::filesystem::path PciDriverDir(std::string_view driver) const;
-  std::filesystem::path PciBusFile(std::string_view name) const;  // drivers_probe..
+  std::filesystem::path PciBusFile(
+      std::string_view name) const;              // drivers_probe..
   std::filesystem::path IommuGroupsDir() const;  // sys/kernel/iommu_groups
   std::filesystem::path IommuGroupDir(int group) const;
-  std::filesystem::path ClassDir(std::string_view cls) const;  // sys/class/<cls>
-  std::filesystem::path ModuleDir(std::string_view module) const;  // sys/module/
+  std::filesystem::path ClassDir(
+      std::string_view cls) const;  // sys/class/<cls>
+  std::filesystem::path ModuleDir(
+      std::string_view module) const;                    // sys/module/
   std::filesystem::path VfioGroupNode(int group) const;  // dev/vfio/<N>
   std::filesystem::path VfioContainerNode() const;       // dev/vfio/vfio
 

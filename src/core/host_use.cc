@@ -79,7 +79,7 @@ void ReadRoutes(const HostRoot& host, HostUseTables& t) {
     if (iface == "lo") continue;
     unsigned b0 = std::stoul(f[0].substr(0, 2), nullptr, 16);
     unsigned b1 = std::stoul(f[0].substr(2, 2), nullptr, 16);
-    if (b0 == 0xff) continue;                       // multicast
+    if (b0 == 0xff) continue;                         // multicast
     if (b0 == 0xfe && (b1 & 0xc0) == 0x80) continue;  // fe80::/10
     t.route_ifaces.insert(iface);
   }
@@ -128,7 +128,8 @@ void ReadMountsAndSwaps(const HostRoot& host, HostUseTables& t) {
     auto dash = std::find(f.begin(), f.end(), "-");
     if (dash != f.end() && dash + 2 < f.end()) {
       const std::string& source = *(dash + 2);
-      if (source.rfind("/dev/", 0) == 0) t.mounts.emplace(Basename(source), f[4]);
+      if (source.rfind("/dev/", 0) == 0)
+        t.mounts.emplace(Basename(source), f[4]);
     }
   }
   auto swaps = Lines(sysfs::ReadOptional(host.Proc("swaps")));
@@ -159,9 +160,9 @@ void StorageReasons(const HostUseTables& t, const std::string& name,
   if (it == t.blocks.end() || depth > 8) return;
   std::string use = UseOf(t, it->second);
   if (!use.empty()) {
-    out.push_back(via.empty() ? name + " is " + use
-                              : via + " is held by " + name + ", which is " +
-                                    use);
+    out.push_back(via.empty()
+                      ? name + " is " + use
+                      : via + " is held by " + name + ", which is " + use);
   }
   for (const std::string& h : it->second.holders) {
     StorageReasons(t, h, via.empty() ? name : via, depth + 1, out);
@@ -301,7 +302,8 @@ void ApplyHostUse(const HostRoot& host, const HostUseTables& t,
   // Bridges.
   if (dev.class_code && ((*dev.class_code >> 16) & 0xff) == 0x06) {
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "PCI bridge (class %04x) stays with the host",
+    std::snprintf(buf, sizeof(buf),
+                  "PCI bridge (class %04x) stays with the host",
                   (*dev.class_code >> 8) & 0xffff);
     dev.host_use.push_back({"bridge", buf});
   }

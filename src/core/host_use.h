@@ -36,12 +36,12 @@ namespace pcipass {
 
 // One entry of sys/class/block.
 struct BlockDevice {
-  std::string name;                // "nvme0n1p1", "sda", "dm-0"
-  std::string dev;                 // "259:1"
-  std::optional<PciAddress> pci;   // nearest PCI function above it
+  std::string name;               // "nvme0n1p1", "sda", "dm-0"
+  std::string dev;                // "259:1"
+  std::optional<PciAddress> pci;  // nearest PCI function above it
   bool partition = false;
   std::vector<std::string> holders;  // holders/ entries ("dm-0")
-  std::string dm_name;             // dm/name for device-mapper devices
+  std::string dm_name;               // dm/name for device-mapper devices
 };
 
 // Everything host-use detection reads once per discovery.

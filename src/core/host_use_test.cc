@@ -65,11 +65,11 @@ TEST_F(HostUseTest, NetdevCases) {
       {"up with global IPv6",
        {true, {"2001:db8::5/64"}, false, std::nullopt},
        {"eth0 is up with address 2001:db8::5/64"}},
-      {"up with default route only", {true, {}, true, std::nullopt},
+      {"up with default route only",
+       {true, {}, true, std::nullopt},
        {"eth0 is up and carries routes"}},
       {"up, link-local only", {true, {}, false, std::nullopt}, {}},
-      {"down with address", {false, {"10.0.0.5/24"}, false, std::nullopt},
-       {}},
+      {"down with address", {false, {"10.0.0.5/24"}, false, std::nullopt}, {}},
       {"down, nothing", {false, {}, false, std::nullopt}, {}},
   };
   for (const Case& c : cases) {
@@ -96,8 +96,7 @@ TEST_F(HostUseTest, IPv6AddressesAreReportedWithoutLinkLocal) {
   b_.AddNetdev("0000:01:00.0", "eth0", n);
   const PciDevice& d = Run("0000:01:00.0");
   ASSERT_EQ(d.netdevs.size(), 1u);
-  EXPECT_EQ(d.netdevs[0].addresses,
-            std::vector<std::string>{"2001:db8::5/64"});
+  EXPECT_EQ(d.netdevs[0].addresses, std::vector<std::string>{"2001:db8::5/64"});
   EXPECT_TRUE(d.netdevs[0].has_route);
 }
 
@@ -133,16 +132,20 @@ TEST_F(HostUseTest, StorageCases) {
     BlockSpec block;
     std::vector<std::string> want;
   } cases[] = {
-      {"mounted partition", {{"nvme0n1p1"}, {"nvme0n1p1"}, {}, {}},
+      {"mounted partition",
+       {{"nvme0n1p1"}, {"nvme0n1p1"}, {}, {}},
        {"nvme0n1p1 is mounted on /mnt/nvme0n1p1"}},
-      {"whole disk mounted", {{}, {"nvme0n1"}, {}, {}},
+      {"whole disk mounted",
+       {{}, {"nvme0n1"}, {}, {}},
        {"nvme0n1 is mounted on /mnt/nvme0n1"}},
-      {"swap partition", {{"nvme0n1p2"}, {}, {"nvme0n1p2"}, {}},
+      {"swap partition",
+       {{"nvme0n1p2"}, {}, {"nvme0n1p2"}, {}},
        {"nvme0n1p2 is used as swap"}},
       {"dm holder mounted",
        {{"nvme0n1p3"}, {"dm-0"}, {}, {{"nvme0n1p3", "dm-0"}}},
        {"nvme0n1p3 is held by dm-0, which is mounted on /mnt/dm-0"}},
-      {"dm holder swap", {{}, {}, {"dm-1"}, {{"nvme0n1", "dm-1"}}},
+      {"dm holder swap",
+       {{}, {}, {"dm-1"}, {{"nvme0n1", "dm-1"}}},
        {"nvme0n1 is held by dm-1, which is used as swap"}},
       {"idle partitions", {{"nvme0n1p1", "nvme0n1p2"}, {}, {}, {}}, {}},
       {"idle holder", {{}, {}, {}, {{"nvme0n1", "dm-2"}}}, {}},
@@ -199,9 +202,9 @@ TEST_F(HostUseTest, ConsoleAndBridge) {
             std::vector<std::string>{
                 "boot VGA device (the firmware's primary display)"});
   EXPECT_TRUE(inv_.Find(A("0000:04:00.0"))->host_use.empty());
-  EXPECT_EQ(Reasons(*inv_.Find(A("0000:00:01.0")), "bridge"),
-            std::vector<std::string>{
-                "PCI bridge (class 0604) stays with the host"});
+  EXPECT_EQ(
+      Reasons(*inv_.Find(A("0000:00:01.0")), "bridge"),
+      std::vector<std::string>{"PCI bridge (class 0604) stays with the host"});
 }
 
 TEST_F(HostUseTest, DisabledDetectionLeavesHostUseEmpty) {

@@ -19,11 +19,11 @@ namespace pcipass {
 
 struct IommuGroup {
   int id = -1;
-  std::vector<PciAddress> members;  // PCI members, sorted
+  std::vector<PciAddress> members;           // PCI members, sorted
   std::vector<std::string> non_pci_members;  // e.g. platform devices
-  std::optional<std::string> type;  // "DMA", "identity", ...
-  bool noiommu = false;             // fake group, name "vfio-noiommu"
-  bool has_direct_region = false;   // reserved_regions has "direct" (RMRR)
+  std::optional<std::string> type;           // "DMA", "identity", ...
+  bool noiommu = false;                      // fake group, name "vfio-noiommu"
+  bool has_direct_region = false;  // reserved_regions has "direct" (RMRR)
   // Viable for VFIO by the kernel's rule: every member unbound or on
   // vfio-pci (or a variant), pci-stub or pcieport.
   bool viable = false;

@@ -40,10 +40,9 @@ bool DriverKeepsGroupViable(const std::optional<std::string>& driver,
 // must not be called viable. Non-PCI members also block (the kernel
 // requires them to be driver-less and sysfs does not tell us cheaply).
 // Returns a copy of |group| with viable/blockers set.
-IommuGroup EvaluateGroup(
-    const IommuGroup& group, const Inventory& inv,
-    const std::map<PciAddress, std::optional<std::string>>&
-        driver_overrides = {});
+IommuGroup EvaluateGroup(const IommuGroup& group, const Inventory& inv,
+                         const std::map<PciAddress, std::optional<std::string>>&
+                             driver_overrides = {});
 
 // Reads sys/kernel/iommu_groups/<id> (members, type, reserved_regions,
 // name) under |host|. Viability is not computed here (it needs the

@@ -27,11 +27,16 @@ TEST(DriverKeepsGroupViable, Table) {
     bool vfio_dev;
     bool want;
   } cases[] = {
-      {std::nullopt, false, true},     {"vfio-pci", false, true},
-      {"vfio-pci", true, true},        {"pci-stub", false, true},
-      {"pcieport", false, true},       {"mlx5_vfio_pci", true, true},
-      {"mlx5_vfio_pci", false, false}, {"e1000e", false, false},
-      {"shpchp", false, false},        {"nvme", false, false},
+      {std::nullopt, false, true},
+      {"vfio-pci", false, true},
+      {"vfio-pci", true, true},
+      {"pci-stub", false, true},
+      {"pcieport", false, true},
+      {"mlx5_vfio_pci", true, true},
+      {"mlx5_vfio_pci", false, false},
+      {"e1000e", false, false},
+      {"shpchp", false, false},
+      {"nvme", false, false},
       {"", false, false},
   };
   for (const Case& c : cases) {
@@ -72,7 +77,9 @@ TEST_F(BridgeGroupTest, ViabilityFollowsEveryMember) {
     bool viable;
     std::vector<std::string> blockers;
   } cases[] = {
-      {"e1000", "e1000", false,
+      {"e1000",
+       "e1000",
+       false,
        {"0000:05:01.0 (e1000)", "0000:05:02.0 (e1000)"}},
       {"vfio-pci", "e1000", false, {"0000:05:02.0 (e1000)"}},
       {"vfio-pci", "vfio-pci", true, {}},
@@ -86,8 +93,8 @@ TEST_F(BridgeGroupTest, ViabilityFollowsEveryMember) {
     const IommuGroup* g = inv.FindGroup(10);
     ASSERT_NE(g, nullptr);
     EXPECT_EQ(g->members.size(), 3u);
-    EXPECT_EQ(g->viable, c.viable) << c.d1.value_or("-") << "/"
-                                   << c.d2.value_or("-");
+    EXPECT_EQ(g->viable, c.viable)
+        << c.d1.value_or("-") << "/" << c.d2.value_or("-");
     EXPECT_EQ(g->blockers, c.blockers) << c.d1.value_or("-");
   }
 }
@@ -107,16 +114,15 @@ TEST_F(BridgeGroupTest, EvaluateGroupPlansDriverChanges) {
   const IommuGroup& g = *inv.FindGroup(10);
   IommuGroup one = EvaluateGroup(g, inv, {{A("0000:05:01.0"), "vfio-pci"}});
   EXPECT_FALSE(one.viable);
-  EXPECT_EQ(one.blockers,
-            std::vector<std::string>{"0000:05:02.0 (e1000)"});
-  IommuGroup both = EvaluateGroup(g, inv,
-                                  {{A("0000:05:01.0"), "vfio-pci"},
-                                   {A("0000:05:02.0"), std::nullopt}});
+  EXPECT_EQ(one.blockers, std::vector<std::string>{"0000:05:02.0 (e1000)"});
+  IommuGroup both = EvaluateGroup(
+      g, inv,
+      {{A("0000:05:01.0"), "vfio-pci"}, {A("0000:05:02.0"), std::nullopt}});
   EXPECT_TRUE(both.viable);
   EXPECT_TRUE(both.blockers.empty());
-  IommuGroup variant = EvaluateGroup(g, inv,
-                                     {{A("0000:05:01.0"), "mlx5_vfio_pci"},
-                                      {A("0000:05:02.0"), "vfio-pci"}});
+  IommuGroup variant = EvaluateGroup(
+      g, inv,
+      {{A("0000:05:01.0"), "mlx5_vfio_pci"}, {A("0000:05:02.0"), "vfio-pci"}});
   EXPECT_TRUE(variant.viable);
   // Unchanged input group is not modified.
   EXPECT_FALSE(g.viable);
@@ -126,8 +132,9 @@ TEST_F(BridgeGroupTest, UnknownMemberBlocks) {
   Inventory inv = Run();
   IommuGroup g = *inv.FindGroup(10);
   g.members.push_back(A("0000:09:00.0"));
-  IommuGroup r = EvaluateGroup(g, inv, {{A("0000:05:01.0"), "vfio-pci"},
-                                        {A("0000:05:02.0"), "vfio-pci"}});
+  IommuGroup r = EvaluateGroup(
+      g, inv,
+      {{A("0000:05:01.0"), "vfio-pci"}, {A("0000:05:02.0"), "vfio-pci"}});
   EXPECT_FALSE(r.viable);
   EXPECT_EQ(r.blockers,
             std::vector<std::string>{"0000:09:00.0 (unknown device)"});
@@ -152,8 +159,9 @@ TEST(ReadIommuGroup, TypeRegionsNoiommuAndNonPciMembers) {
   EXPECT_EQ(g->non_pci_members, std::vector<std::string>{"PNP0C0A:00"});
 
   b.SetGroupName(4, "vfio-noiommu");
-  b.AddReservedRegion(4, "0x0000000000000000 0x0000000000000fff "
-                         "direct-relaxable");
+  b.AddReservedRegion(4,
+                      "0x0000000000000000 0x0000000000000fff "
+                      "direct-relaxable");
   auto n = ReadIommuGroup(tree.host(), 4);
   ASSERT_TRUE(n.ok());
   EXPECT_TRUE(n->noiommu);

@@ -53,16 +53,16 @@ ModuleStatus ProbeKernelModule(const HostRoot& host,
   if (auto dep = sysfs::ReadOptional(dir / "modules.dep");
       dep && ModuleListHas(*dep, mod)) {
     m.state = ModuleState::kAvailable;
-    m.detail = mod + " is not loaded but is installed for kernel " +
-               release + " (" + (dir / "modules.dep").string() + ")";
+    m.detail = mod + " is not loaded but is installed for kernel " + release +
+               " (" + (dir / "modules.dep").string() + ")";
     return m;
   }
-  m.detail = mod + " is not loaded and not available for kernel " +
-             release + " (" +
-             (sysfs::Exists(dir) ? "not in " + (dir / "modules.dep").string() +
-                                       " or modules.builtin"
-                                 : dir.string() + " does not exist") +
-             ")";
+  m.detail =
+      mod + " is not loaded and not available for kernel " + release + " (" +
+      (sysfs::Exists(dir)
+           ? "not in " + (dir / "modules.dep").string() + " or modules.builtin"
+           : dir.string() + " does not exist") +
+      ")";
   return m;
 }
 

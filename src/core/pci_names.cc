@@ -135,8 +135,8 @@ std::string PciNames::Class(uint32_t class_code) {
   std::string name = Lookup(PCI_LOOKUP_CLASS, (class_code >> 8) & 0xffff, 0);
   // An unknown subclass of a known base class comes back as
   // "Display controller [0380]"; keep the name only.
-  if (name.size() > 7 && name.back() == ']' &&
-      name[name.size() - 6] == '[' && name[name.size() - 7] == ' ') {
+  if (name.size() > 7 && name.back() == ']' && name[name.size() - 6] == '[' &&
+      name[name.size() - 7] == ' ') {
     name.resize(name.size() - 7);
   }
   if (!name.empty()) return name;

@@ -30,12 +30,11 @@ TEST(PciNames, LooksUpFromAGivenDatabase) {
 TEST(PciNames, MissingOrMalformedDatabaseIsNotFatal) {
   testing::FixtureTree tree;
   tree.WriteFile("bad", "this is not\n\t\t\tpci.ids\nC zz\n");
-  for (std::string path : {tree.Abs("missing").string(),
-                           tree.Abs("bad").string()}) {
+  for (std::string path :
+       {tree.Abs("missing").string(), tree.Abs("bad").string()}) {
     PciNames names(path);
     EXPECT_EQ(names.Vendor(0x8086), "") << path;
-    EXPECT_EQ(names.Class(0x010802), "Non-Volatile memory controller")
-        << path;
+    EXPECT_EQ(names.Class(0x010802), "Non-Volatile memory controller") << path;
   }
   PciNames missing(tree.Abs("missing").string());
   EXPECT_FALSE(missing.available());
@@ -46,9 +45,12 @@ TEST(PciNames, BuiltinTable) {
     uint32_t code;
     const char* name;
   } cases[] = {
-      {0x020000, "Ethernet controller"}, {0x010802, "Non-Volatile memory controller"},
-      {0x060400, "PCI bridge"},          {0x068000, "Bridge"},
-      {0x030000, "VGA compatible controller"}, {0x120000, "Processing accelerators"},
+      {0x020000, "Ethernet controller"},
+      {0x010802, "Non-Volatile memory controller"},
+      {0x060400, "PCI bridge"},
+      {0x068000, "Bridge"},
+      {0x030000, "VGA compatible controller"},
+      {0x120000, "Processing accelerators"},
       {0x400000, "Class 4000"},
   };
   for (const Case& c : cases) {

@@ -7,17 +7,28 @@ namespace pcipass {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kAlreadyExists: return "already_exists";
-    case StatusCode::kFailedPrecondition: return "failed_precondition";
-    case StatusCode::kConflict: return "conflict";
-    case StatusCode::kPermissionDenied: return "permission_denied";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kIOError: return "io_error";
-    case StatusCode::kDataLoss: return "data_loss";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
+    case StatusCode::kConflict:
+      return "conflict";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kIOError:
+      return "io_error";
+    case StatusCode::kDataLoss:
+      return "data_loss";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
@@ -26,24 +37,42 @@ namespace {
 
 const char* ErrnoName(int err) {
   switch (err) {
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case EBUSY: return "EBUSY";
-    case EINVAL: return "EINVAL";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ERANGE: return "ERANGE";
-    case EEXIST: return "EEXIST";
-    case EAGAIN: return "EAGAIN";
-    case EIO: return "EIO";
-    case ENOMEM: return "ENOMEM";
-    case ENOTDIR: return "ENOTDIR";
-    case ENOSPC: return "ENOSPC";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ENXIO: return "ENXIO";
-    case ENOTTY: return "ENOTTY";
-    case EROFS: return "EROFS";
-    default: return nullptr;
+    case ENOENT:
+      return "ENOENT";
+    case ENODEV:
+      return "ENODEV";
+    case EBUSY:
+      return "EBUSY";
+    case EINVAL:
+      return "EINVAL";
+    case EPERM:
+      return "EPERM";
+    case EACCES:
+      return "EACCES";
+    case ERANGE:
+      return "ERANGE";
+    case EEXIST:
+      return "EEXIST";
+    case EAGAIN:
+      return "EAGAIN";
+    case EIO:
+      return "EIO";
+    case ENOMEM:
+      return "ENOMEM";
+    case ENOTDIR:
+      return "ENOTDIR";
+    case ENOSPC:
+      return "ENOSPC";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
+    case ENXIO:
+      return "ENXIO";
+    case ENOTTY:
+      return "ENOTTY";
+    case EROFS:
+      return "EROFS";
+    default:
+      return nullptr;
   }
 }
 
@@ -51,17 +80,23 @@ StatusCode CodeForErrno(int err) {
   switch (err) {
     case ENOENT:
     case ENODEV:
-    case ENXIO: return StatusCode::kNotFound;
+    case ENXIO:
+      return StatusCode::kNotFound;
     case EBUSY:
     case EAGAIN:
-    case ETIMEDOUT: return StatusCode::kUnavailable;
+    case ETIMEDOUT:
+      return StatusCode::kUnavailable;
     case EACCES:
     case EPERM:
-    case EROFS: return StatusCode::kPermissionDenied;
+    case EROFS:
+      return StatusCode::kPermissionDenied;
     case EINVAL:
-    case ERANGE: return StatusCode::kInvalidArgument;
-    case EEXIST: return StatusCode::kAlreadyExists;
-    default: return StatusCode::kIOError;
+    case ERANGE:
+      return StatusCode::kInvalidArgument;
+    case EEXIST:
+      return StatusCode::kAlreadyExists;
+    default:
+      return StatusCode::kIOError;
   }
 }
 

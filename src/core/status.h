@@ -130,9 +130,9 @@ class [[nodiscard]] Result {
 }  // namespace pcipass
 
 // Returns the status of |expr| from the enclosing function if it is not OK.
-#define PCIPASS_RETURN_IF_ERROR(expr)             \
-  do {                                            \
-    ::pcipass::Status pcipass_status_ = (expr);   \
+#define PCIPASS_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::pcipass::Status pcipass_status_ = (expr);        \
     if (!pcipass_status_.ok()) return pcipass_status_; \
   } while (0)
 

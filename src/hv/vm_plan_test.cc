@@ -50,9 +50,9 @@ TEST(PlanAssignmentsTest, ManagedTagValues) {
   struct Case {
     std::optional<std::string> value;
     bool says_yes;
-  } cases[] = {{std::nullopt, false}, {"yes", true},  {"true", true},
-               {"On", true},          {"1", true},    {"no", false},
-               {"FALSE", false},      {"0", false},   {"off", false}};
+  } cases[] = {{std::nullopt, false}, {"yes", true}, {"true", true},
+               {"On", true},          {"1", true},   {"no", false},
+               {"FALSE", false},      {"0", false},  {"off", false}};
   for (const Case& c : cases) {
     EXPECT_EQ(ManagedTagSaysYes(c.value), c.says_yes) << c.value.value_or("-");
   }

@@ -54,8 +54,8 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
   try {
     obj = json::parse(entry.value);
   } catch (const json::exception& e) {
-    return AliasError(where, "'" + entry.value +
-                                 "' is not valid JSON: " + e.what());
+    return AliasError(where,
+                      "'" + entry.value + "' is not valid JSON: " + e.what());
   }
   if (!obj.is_object()) {
     return AliasError(where, "'" + entry.value +
@@ -66,8 +66,8 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
   out.where = where;
   auto need_string = [&](const std::string& key, const json& v) -> Status {
     if (v.is_string()) return Status::Ok();
-    return AliasError(where, "key '" + key + "' must be a string, got " +
-                                 v.dump());
+    return AliasError(where,
+                      "key '" + key + "' must be a string, got " + v.dump());
   };
   bool have_name = false;
   for (const auto& [key, v] : obj.items()) {
@@ -75,8 +75,10 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
       PCIPASS_RETURN_IF_ERROR(need_string(key, v));
       std::string name = v.get<std::string>();
       if (name.empty() || name.size() > 256) {
-        return AliasError(where, "key 'name' must be 1 to 256 characters, "
-                                 "got '" + name + "'");
+        return AliasError(where,
+                          "key 'name' must be 1 to 256 characters, "
+                          "got '" +
+                              name + "'");
       }
       out.name = Strip(name);
       if (out.name.empty()) {
@@ -140,9 +142,8 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
       }
       out.spec[key] = *b ? "true" : "false";
     } else {
-      return AliasError(where, "unknown key '" + key + "' (value " +
-                                   v.dump() + "); accepted keys: " +
-                                   kAcceptedKeys);
+      return AliasError(where, "unknown key '" + key + "' (value " + v.dump() +
+                                   "); accepted keys: " + kAcceptedKeys);
     }
   }
   if (!have_name) {
@@ -185,8 +186,8 @@ AliasTable ParseAliases(const std::vector<AliasEntry>& entries,
   AliasTable table;
   auto& aliases = table.mutable_aliases();
   // Policy/type as written by the first entry of each name, to compare.
-  std::map<std::string, std::pair<std::optional<NumaPolicy>,
-                                  std::optional<DeviceType>>>
+  std::map<std::string,
+           std::pair<std::optional<NumaPolicy>, std::optional<DeviceType>>>
       first;
   std::map<std::string, std::string> first_where;
   std::set<std::string> broken;
@@ -225,8 +226,8 @@ AliasTable ParseAliases(const std::vector<AliasEntry>& entries,
       errors->push_back(Status::InvalidArgument(
           "Invalid PCI alias definition at " + p.where +
           ": NUMA policy mismatch for alias '" + p.name + "' (" +
-          std::string(NumaPolicyName(
-              p.numa_policy.value_or(NumaPolicy::kLegacy))) +
+          std::string(
+              NumaPolicyName(p.numa_policy.value_or(NumaPolicy::kLegacy))) +
           " here, " + std::string(NumaPolicyName(want)) + " at " +
           first_where[p.name] + ")"));
       broken.insert(p.name);
@@ -264,7 +265,8 @@ AliasTable ParseAliases(const std::vector<AliasEntry>& entries,
 }
 
 bool DeviceMatchesAliasSpec(const PciDevice& dev, const RequestSpec& spec) {
-  auto hex4 = [](const std::optional<uint16_t>& v) -> std::optional<std::string> {
+  auto hex4 =
+      [](const std::optional<uint16_t>& v) -> std::optional<std::string> {
     if (!v) return std::nullopt;
     char buf[8];
     snprintf(buf, sizeof buf, "%04x", *v);

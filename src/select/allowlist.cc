@@ -34,8 +34,7 @@ std::optional<std::string> ParseVpdSerial(std::string_view vpd) {
     if (tag == 0x78 || tag == 0x79) break;  // end tag
     if (!(tag & 0x80) || pos + 3 > vpd.size()) return std::nullopt;
     size_t len = static_cast<uint8_t>(vpd[pos + 1]) |
-                 (static_cast<size_t>(static_cast<uint8_t>(vpd[pos + 2]))
-                  << 8);
+                 (static_cast<size_t>(static_cast<uint8_t>(vpd[pos + 2])) << 8);
     size_t data = pos + 3;
     if (data + len > vpd.size()) return std::nullopt;
     if (tag == 0x90) {

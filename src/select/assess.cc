@@ -25,8 +25,7 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
   };
 
   if (!options.have_config) {
-    add("no_config", "error",
-        "no config was given, so no device is allowed",
+    add("no_config", "error", "no config was given, so no device is allowed",
         "pass --config FILE (or set PCIPASS_CONFIG) with [pci]device_spec "
         "entries");
   } else {
@@ -40,23 +39,25 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
           addr + " is not selected by any [pci]device_spec entry",
           "add [pci]device_spec = {\"vendor_id\": \"" + Hex4(dev.vendor_id) +
               "\", \"product_id\": \"" + Hex4(dev.product_id) +
-              "\", \"address\": \"" + addr +
-              "\"} (run 'pcipass explain " + addr +
-              "' to see why each entry does not match)");
+              "\", \"address\": \"" + addr + "\"} (run 'pcipass explain " +
+              addr + "' to see why each entry does not match)");
     }
   }
 
   if (dev.IsBridge()) {
-    add("bridge", "error", addr + " is a PCI bridge; bridges are never given "
-                                  "to a VM",
+    add("bridge", "error",
+        addr +
+            " is a PCI bridge; bridges are never given "
+            "to a VM",
         "assign the endpoint devices behind the bridge instead");
   }
 
   const IommuGroup* group = inv.GroupOf(dev);
   if (!dev.iommu_group || group == nullptr) {
     add("no_iommu_group", "error",
-        addr + " has no IOMMU group: the IOMMU is off or absent, so the "
-               "device cannot be isolated",
+        addr +
+            " has no IOMMU group: the IOMMU is off or absent, so the "
+            "device cannot be isolated",
         "enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on "
         "(Intel) or amd_iommu=on (AMD); then run 'pcipass check'");
   } else {
@@ -123,8 +124,7 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
 
   if (dev.type == DeviceType::kPf && dev.sriov_numvfs.value_or(0) > 0) {
     add("pf_has_vfs", "error",
-        addr + " is an SR-IOV PF with " +
-            std::to_string(*dev.sriov_numvfs) +
+        addr + " is an SR-IOV PF with " + std::to_string(*dev.sriov_numvfs) +
             " VFs enabled; vfio-pci refuses a PF whose VFs are enabled",
         "pcipass sriov " + addr + " --numvfs 0 (or assign its VFs instead)");
   }
@@ -132,12 +132,11 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
     const PciDevice* pf = inv.Find(*dev.physfn);
     if (pf && pf->driver && pf->driver->rfind("vfio", 0) == 0) {
       add("vf_of_vfio_pf", "warning",
-          addr + " is a VF of " + dev.physfn->ToString() +
-              ", which is on " + *pf->driver +
-              "; its VFs need the PF owner's VF token",
+          addr + " is a VF of " + dev.physfn->ToString() + ", which is on " +
+              *pf->driver + "; its VFs need the PF owner's VF token",
           "give the VF to the VM that owns the PF, or reattach the PF to "
-          "its host driver ('pcipass reattach " + dev.physfn->ToString() +
-              "')");
+          "its host driver ('pcipass reattach " +
+              dev.physfn->ToString() + "')");
     }
   }
   if (dev.reset_method_known && dev.reset_methods.empty()) {
@@ -148,8 +147,9 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
   }
   if (dev.address.domain > 0xffff) {
     add("vmd_domain", "warning",
-        addr + " is behind an Intel VMD controller (domain above ffff); "
-               "Nova cannot track such devices",
+        addr +
+            " is behind an Intel VMD controller (domain above ffff); "
+            "Nova cannot track such devices",
         "disable VMD for this root port in the firmware if the device must "
         "go to a VM managed by Nova");
   }

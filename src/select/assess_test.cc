@@ -70,8 +70,7 @@ TEST(AssessTest, CleanDeviceIsAssignable) {
 TEST(AssessTest, EveryReason) {
   struct Case {
     const char* name;
-    std::function<void(PciDevice&, IommuGroup&, std::vector<PciDevice>&)>
-        setup;
+    std::function<void(PciDevice&, IommuGroup&, std::vector<PciDevice>&)> setup;
     bool have_config;
     const char* code;
     const char* severity;
@@ -93,7 +92,8 @@ TEST(AssessTest, EveryReason) {
        true, "rmrr", "error", "another slot"},
       {"host use",
        [](PciDevice& d, auto&, auto&) {
-         d.host_use.push_back({"netdev", "eth0 is up with address 10.0.0.5/24"});
+         d.host_use.push_back(
+             {"netdev", "eth0 is up with address 10.0.0.5/24"});
        },
        true, "host_uses_device", "error", "--force"},
       {"member host use",
@@ -126,12 +126,10 @@ TEST(AssessTest, EveryReason) {
          d.sriov_numvfs = 4;
        },
        true, "pf_has_vfs", "error", "--numvfs 0"},
-      {"no reset",
-       [](PciDevice& d, auto&, auto&) { d.reset_methods.clear(); }, true,
-       "no_reset_method", "warning", "FLR"},
-      {"not allowed",
-       [](PciDevice& d, auto&, auto&) { d.vendor_id = 0x15b3; }, true,
-       "not_allowed", "error", "pcipass explain 0000:01:00.0"},
+      {"no reset", [](PciDevice& d, auto&, auto&) { d.reset_methods.clear(); },
+       true, "no_reset_method", "warning", "FLR"},
+      {"not allowed", [](PciDevice& d, auto&, auto&) { d.vendor_id = 0x15b3; },
+       true, "not_allowed", "error", "pcipass explain 0000:01:00.0"},
   };
   for (const Case& c : cases) {
     PciDevice d = Dev("0000:01:00.0", 1);
@@ -146,8 +144,8 @@ TEST(AssessTest, EveryReason) {
     std::vector<Status> errors;
     auto specs = ParseDeviceSpecValue(R"({"vendor_id":"8086"})", "t.conf:1",
                                       tree.host(), {}, &errors);
-    Assessment a = Assess(inv, *inv.Find(d.address), specs,
-                          {c.have_config, {}});
+    Assessment a =
+        Assess(inv, *inv.Find(d.address), specs, {c.have_config, {}});
     const Reason* r = Find(a, c.code);
     ASSERT_NE(r, nullptr) << c.name << ": got " << Codes(a);
     EXPECT_EQ(r->severity, c.severity) << c.name;
@@ -165,10 +163,11 @@ TEST(AssessTest, VfOfVfioPfWarns) {
   PciDevice vf = Dev("0000:03:00.1", 4, "iavf");
   vf.type = DeviceType::kVf;
   vf.physfn = pf.address;
-  Inventory inv({pf, vf},
-                {{3, Group(3, {"0000:03:00.0"}, true)},
-                 {4, Group(4, {"0000:03:00.1"}, false, {"0000:03:00.1 (iavf)"})}},
-                {});
+  Inventory inv(
+      {pf, vf},
+      {{3, Group(3, {"0000:03:00.0"}, true)},
+       {4, Group(4, {"0000:03:00.1"}, false, {"0000:03:00.1 (iavf)"})}},
+      {});
   Assessment a = Assess(inv, *inv.Find(vf.address), AllowAll(), {true, {}});
   const Reason* r = Find(a, "vf_of_vfio_pf");
   ASSERT_NE(r, nullptr) << Codes(a);

@@ -65,9 +65,9 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
       for (const std::string& k : keys) {
         accepted += accepted.empty() ? k : ", " + k;
       }
-      load.errors.push_back(Status::InvalidArgument(
-          f.Where(e.line) + ": unknown key '" + e.key +
-          "' in [pci]; accepted keys: " + accepted));
+      load.errors.push_back(
+          Status::InvalidArgument(f.Where(e.line) + ": unknown key '" + e.key +
+                                  "' in [pci]; accepted keys: " + accepted));
     }
   }
   ReadBool(f, "pci", "report_in_placement", &cfg.report_in_placement,
@@ -91,10 +91,10 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
   // Config order across the old and new names: by line.
   std::vector<IniEntry> spec_entries;
   for (const IniEntry& e : f.entries()) {
-    bool is_spec = (e.section == "pci" && (e.key == "device_spec" ||
-                                           e.key == "passthrough_whitelist")) ||
-                   (e.section == "DEFAULT" &&
-                    e.key == "pci_passthrough_whitelist");
+    bool is_spec =
+        (e.section == "pci" &&
+         (e.key == "device_spec" || e.key == "passthrough_whitelist")) ||
+        (e.section == "DEFAULT" && e.key == "pci_passthrough_whitelist");
     if (!is_spec) continue;
     if (e.key != "device_spec") {
       load.warnings.push_back(f.Where(e.line) + ": [" + e.section + "]" +
@@ -123,13 +123,11 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
       alias_entries.push_back({e.value, f.Where(e.line)});
     }
   }
-  cfg.aliases =
-      ParseAliases(alias_entries, cfg.pci_in_placement, &load.errors);
+  cfg.aliases = ParseAliases(alias_entries, cfg.pci_in_placement, &load.errors);
   return load;
 }
 
-ConfigLoad LoadConfig(const std::filesystem::path& path,
-                      const HostRoot& host) {
+ConfigLoad LoadConfig(const std::filesystem::path& path, const HostRoot& host) {
   Result<std::string> text = sysfs::ReadText(path);
   if (!text.ok()) {
     ConfigLoad load;

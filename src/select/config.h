@@ -40,8 +40,8 @@ struct Config {
 
 struct ConfigLoad {
   Config config;
-  std::vector<Status> errors;          // empty: valid
-  std::vector<std::string> warnings;   // e.g. deprecated option names
+  std::vector<Status> errors;         // empty: valid
+  std::vector<std::string> warnings;  // e.g. deprecated option names
   bool ok() const { return errors.empty(); }
 };
 

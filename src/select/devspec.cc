@@ -14,8 +14,8 @@ using nlohmann::json;
 
 constexpr std::array<std::string_view, 4> kFieldNames = {"domain", "bus",
                                                          "slot", "func"};
-constexpr std::array<std::string_view, 4> kRegexKeys = {"domain", "bus",
-                                                        "slot", "function"};
+constexpr std::array<std::string_view, 4> kRegexKeys = {"domain", "bus", "slot",
+                                                        "function"};
 constexpr std::array<uint32_t, 4> kFieldMax = {0xffff, 0xff, 0x1f, 0x7};
 constexpr std::array<int, 4> kFieldWidth = {4, 2, 2, 1};
 
@@ -62,9 +62,9 @@ Result<uint32_t> ParseHexProperty(std::string_view prop, std::string_view raw,
     v.remove_prefix(2);
   }
   if (!AllHex(v)) {
-    return Status::InvalidArgument(
-        "property " + std::string(prop) + " ('" + std::string(raw) +
-        "') does not parse as a hex number.");
+    return Status::InvalidArgument("property " + std::string(prop) + " ('" +
+                                   std::string(raw) +
+                                   "') does not parse as a hex number.");
   }
   while (v.size() > 1 && v.front() == '0') v.remove_prefix(1);
   uint64_t value = v.size() > 9 ? uint64_t{1} << 40
@@ -233,8 +233,8 @@ std::optional<bool> ParseStrictBool(std::string_view text) {
 
 const std::vector<std::string>& KnownTagNames() {
   static const std::vector<std::string> kTags = {
-      "physical_network", "trusted",       "remote_managed", "managed",
-      "live_migratable",  "one_time_use",  "resource_class", "traits"};
+      "physical_network", "trusted",      "remote_managed", "managed",
+      "live_migratable",  "one_time_use", "resource_class", "traits"};
   return kTags;
 }
 
@@ -269,8 +269,8 @@ Result<DeviceSpec> DeviceSpec::FromJson(const std::string& json_object_text,
   }
   if (!obj.is_object()) {
     return Status::InvalidArgument(
-        where + ": " + std::string(kDeviceSpecErrorPrefix) + "Invalid entry: '" +
-        json_object_text + "'; Expecting dict");
+        where + ": " + std::string(kDeviceSpecErrorPrefix) +
+        "Invalid entry: '" + json_object_text + "'; Expecting dict");
   }
   return SpecFromObject(obj, json_object_text, where, host, options);
 }
@@ -308,11 +308,10 @@ SpecMatch DeviceSpec::Match(
     bool hit = dev.address == target ||
                (facts_.is_pf && dev.physfn && *dev.physfn == target);
     if (!hit) {
-      return fail("devname", "netdev '" + *devname_ + "' is " +
-                                 target.ToString() +
-                                 (facts_.is_pf ? " (a PF; its VFs match too)"
-                                               : "") +
-                                 ", not this device");
+      return fail("devname",
+                  "netdev '" + *devname_ + "' is " + target.ToString() +
+                      (facts_.is_pf ? " (a PF; its VFs match too)" : "") +
+                      ", not this device");
     }
   } else {
     bool hit = false;
@@ -325,12 +324,11 @@ SpecMatch DeviceSpec::Match(
       std::string detail = "address " + dev.address.ToString() +
                            " does not match " + address_.ToString();
       if (dev.physfn) {
-        detail += facts_.is_pf ? " (nor does its PF " + dev.physfn->ToString() +
-                                     ")"
-                               : " (the spec is not a single PF address, so "
-                                 "the VF's PF " +
-                                     dev.physfn->ToString() +
-                                     " is not considered)";
+        detail += facts_.is_pf
+                      ? " (nor does its PF " + dev.physfn->ToString() + ")"
+                      : " (the spec is not a single PF address, so "
+                        "the VF's PF " +
+                            dev.physfn->ToString() + " is not considered)";
       }
       return fail("address", detail);
     }
@@ -363,9 +361,10 @@ Result<std::optional<uint16_t>> ParseIdKey(const std::string& where,
                                            const std::string& key,
                                            const json& v) {
   if (!v.is_string()) {
-    return SpecError(where, "key '" + key + "' must be a JSON string with 4 "
-                            "hex digits or \"*\" (e.g. \"8086\"), got " +
-                            v.dump() + " (" + JsonTypeName(v) + ")");
+    return SpecError(where, "key '" + key +
+                                "' must be a JSON string with 4 "
+                                "hex digits or \"*\" (e.g. \"8086\"), got " +
+                                v.dump() + " (" + JsonTypeName(v) + ")");
   }
   std::string s = v.get<std::string>();
   if (Trim(s) == "*") return std::optional<uint16_t>();
@@ -415,9 +414,8 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
           }
           if (!rv.is_string()) {
             return SpecError(where, "regex address key '" + rk +
-                                        "' must be a string, got " +
-                                        rv.dump() + " (" + JsonTypeName(rv) +
-                                        ")");
+                                        "' must be a string, got " + rv.dump() +
+                                        " (" + JsonTypeName(rv) + ")");
           }
           fields[rk] = rv.get<std::string>();
         }
@@ -432,9 +430,10 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
       }
     } else if (key == "devname") {
       if (!v.is_string()) {
-        return SpecError(where, "key 'devname' must be a string naming a "
-                                "network interface, got " +
-                                    v.dump());
+        return SpecError(where,
+                         "key 'devname' must be a string naming a "
+                         "network interface, got " +
+                             v.dump());
       }
       std::string name = v.get<std::string>();
       // Nova: an empty devname counts as absent.
@@ -443,16 +442,13 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
       // A tag.
       bool known = std::find(KnownTagNames().begin(), KnownTagNames().end(),
                              key) != KnownTagNames().end();
-      if (!known && key.rfind("x-", 0) != 0 &&
-          !options.extra_tags.count(key)) {
-        std::string accepted =
-            "vendor_id, product_id, address, devname";
+      if (!known && key.rfind("x-", 0) != 0 && !options.extra_tags.count(key)) {
+        std::string accepted = "vendor_id, product_id, address, devname";
         for (const std::string& t : KnownTagNames()) accepted += ", " + t;
-        return SpecError(where,
-                         "unknown key '" + key + "' (value " + v.dump() +
-                             "); accepted keys: " + accepted +
-                             ", and tags named in [pci]extra_tags or "
-                             "starting with 'x-'");
+        return SpecError(where, "unknown key '" + key + "' (value " + v.dump() +
+                                    "); accepted keys: " + accepted +
+                                    ", and tags named in [pci]extra_tags or "
+                                    "starting with 'x-'");
       }
       std::optional<std::string> value;
       if (v.is_string()) {
@@ -491,8 +487,9 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
   }
   if (have_address && spec.devname_) {
     return Status::InvalidArgument(
-        where + ": Invalid PCI Whitelist: The PCI whitelist can specify "
-                "devname or address, but not both");
+        where +
+        ": Invalid PCI Whitelist: The PCI whitelist can specify "
+        "devname or address, but not both");
   }
   auto otu = spec.tags_.find("one_time_use");
   if (otu != spec.tags_.end() && otu->second == "true" &&
@@ -504,8 +501,8 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
   // Resolve host facts once, now (B16).
   std::optional<PciAddress> single;
   if (spec.devname_) {
-    auto base = sysfs::LinkBasename(host.ClassDir("net") / *spec.devname_ /
-                                    "device");
+    auto base =
+        sysfs::LinkBasename(host.ClassDir("net") / *spec.devname_ / "device");
     if (base) {
       auto addr = PciAddress::Parse(*base);
       if (addr.ok()) spec.facts_.devname_address = *addr;
@@ -521,9 +518,10 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
   if (spec.remote_managed()) {
     if (spec.devname_ && !spec.facts_.devname_address) {
       return Status::InvalidArgument(
-          where + ": Invalid PCI Whitelist: A device specified as "
-                  "\"remote_managed\" is not actually present on the host "
-                  "(netdev '" +
+          where +
+          ": Invalid PCI Whitelist: A device specified as "
+          "\"remote_managed\" is not actually present on the host "
+          "(netdev '" +
           *spec.devname_ + "' does not exist)");
     }
     if (single && spec.facts_.is_pf) {
@@ -541,23 +539,24 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
       } else if ((!spec.product_id_ || eq(spec.product_id_, pf_product)) &&
                  vendor_ok) {
         return Status::InvalidArgument(
-            where + ": Invalid PCI Whitelist: PFs must not have the "
-                    "\"remote_managed\" tag, device address: " +
-            single->ToString() +
-            " (set product_id to the VF device id " +
-            (vf_dev ? PaddedHex(*vf_dev, 4) : std::string("from "
-                                                          "sriov_vf_device")) +
+            where +
+            ": Invalid PCI Whitelist: PFs must not have the "
+            "\"remote_managed\" tag, device address: " +
+            single->ToString() + " (set product_id to the VF device id " +
+            (vf_dev ? PaddedHex(*vf_dev, 4)
+                    : std::string("from "
+                                  "sriov_vf_device")) +
             " to select its VFs)");
       } else {
         auto show = [](const std::optional<uint16_t>& v) {
           return v ? PaddedHex(*v, 4) : std::string("*");
         };
-        return SpecError(
-            where, "the specified VF vendor ID " + show(spec.vendor_id_) +
-                       " and product ID " + show(spec.product_id_) +
-                       " do not match the expected VF IDs based on the "
-                       "corresponding PF identified by PCI address " +
-                       single->ToString());
+        return SpecError(where,
+                         "the specified VF vendor ID " + show(spec.vendor_id_) +
+                             " and product ID " + show(spec.product_id_) +
+                             " do not match the expected VF IDs based on the "
+                             "corresponding PF identified by PCI address " +
+                             single->ToString());
       }
     }
   }
@@ -596,8 +595,8 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
     ++n;
     std::string entry_where = where + " entry " + std::to_string(n);
     if (!element.is_object()) {
-      std::string repr = element.is_string() ? element.get<std::string>()
-                                             : element.dump();
+      std::string repr =
+          element.is_string() ? element.get<std::string>() : element.dump();
       errors->push_back(SpecError(
           entry_where, "Invalid entry: '" + repr + "'; Expecting dict"));
       continue;

@@ -99,8 +99,8 @@ struct SpecMatch {
 
 // Options that change parsing.
 struct DeviceSpecOptions {
-  bool report_in_placement = false;   // [pci]report_in_placement
-  std::set<std::string> extra_tags;   // [pci]extra_tags
+  bool report_in_placement = false;  // [pci]report_in_placement
+  std::set<std::string> extra_tags;  // [pci]extra_tags
 };
 
 class DeviceSpec {
@@ -121,9 +121,10 @@ class DeviceSpec {
   // Whether |dev| is selected, and if not, the first key that failed.
   // |vpd_serial| returns a device's VPD card serial number (for
   // remote_managed specs); without it remote_managed specs match nothing.
-  SpecMatch Match(const PciDevice& dev,
-                  const std::function<std::optional<std::string>(
-                      const PciAddress&)>& vpd_serial = {}) const;
+  SpecMatch Match(
+      const PciDevice& dev,
+      const std::function<std::optional<std::string>(const PciAddress&)>&
+          vpd_serial = {}) const;
 
   const std::optional<uint16_t>& vendor_id() const { return vendor_id_; }
   const std::optional<uint16_t>& product_id() const { return product_id_; }

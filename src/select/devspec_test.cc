@@ -85,11 +85,11 @@ TEST_F(DevSpecTest, Row03to04GlobNormalisation) {
     const char* normalised;
     bool matches_dev;
   } cases[] = {
-      {":0a:00.", "*:0a:00.*", true},     {".5", "*:*:*.5", true},
-      {"0:a:0.5", "0000:0a:00.5", true},  {"00.5", "*:*:00.5", true},
-      {"0a", "*:*:0a.*", false},          {"0000:0a:00", "0000:0a:00.*", true},
-      {"0x0a:00.5", "*:0a:00.5", true},   {"", "*:*:*.*", true},
-      {"*:*:*.*", "*:*:*.*", true},       {"0000:0A:00.5", "0000:0a:00.5", true},
+      {":0a:00.", "*:0a:00.*", true},    {".5", "*:*:*.5", true},
+      {"0:a:0.5", "0000:0a:00.5", true}, {"00.5", "*:*:00.5", true},
+      {"0a", "*:*:0a.*", false},         {"0000:0a:00", "0000:0a:00.*", true},
+      {"0x0a:00.5", "*:0a:00.5", true},  {"", "*:*:*.*", true},
+      {"*:*:*.*", "*:*:*.*", true},      {"0000:0A:00.5", "0000:0a:00.5", true},
   };
   for (const Case& c : cases) {
     auto s = Spec(std::string(R"({"address":")") + c.address + "\"}");
@@ -147,7 +147,9 @@ TEST_F(DevSpecTest, Row09IdNormalisation) {
   struct Case {
     const char* vendor;
     uint16_t stored;
-  } cases[] = {{"ABCD", 0xabcd}, {"abc", 0x0abc}, {"0x8086", 0x8086},
+  } cases[] = {{"ABCD", 0xabcd},
+               {"abc", 0x0abc},
+               {"0x8086", 0x8086},
                {" 8086 ", 0x8086}};
   for (const Case& c : cases) {
     auto s = Spec(std::string(R"({"vendor_id":")") + c.vendor + "\"}");
@@ -196,10 +198,10 @@ TEST_F(DevSpecTest, Row12DevnameOfPfMatchesPfAndItsVfs) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE(s->facts().is_pf);
   EXPECT_TRUE(s->Match(Dev()).matched);
-  EXPECT_TRUE(s->Match(Dev("0000:0a:00.0", 0x8086, 0x1528, std::nullopt))
-                  .matched);
-  EXPECT_FALSE(s->Match(Dev("0000:0b:00.1", 0x8086, 0x5057, "0000:0b:00.0"))
-                   .matched);
+  EXPECT_TRUE(
+      s->Match(Dev("0000:0a:00.0", 0x8086, 0x1528, std::nullopt)).matched);
+  EXPECT_FALSE(
+      s->Match(Dev("0000:0b:00.1", 0x8086, 0x5057, "0000:0b:00.0")).matched);
 }
 
 TEST_F(DevSpecTest, DevnameIsResolvedOnceAtLoad) {
@@ -259,8 +261,8 @@ TEST_F(DevSpecTest, Row15RegexMatchesWholeFieldNotJustStart) {
   struct Case {
     const char* bus;
     bool matches;
-  } cases[] = {{"0", false}, {"0a", true}, {"0.", true}, {"0a$", true},
-               {"a", false}, {"0[a-f]", true}};
+  } cases[] = {{"0", false},  {"0a", true}, {"0.", true},
+               {"0a$", true}, {"a", false}, {"0[a-f]", true}};
   for (const Case& c : cases) {
     auto s = Spec(std::string(R"({"address":{"bus":")") + c.bus + "\"}}");
     ASSERT_TRUE(s.ok()) << c.bus;
@@ -316,9 +318,12 @@ TEST_F(DevSpecTest, Row20StrictBoolTagsAreNormalised) {
     const char* value;  // JSON
     const char* stored;
   } cases[] = {
-      {"managed", R"("YES")", "true"},   {"managed", R"("no")", "false"},
-      {"managed", "true", "true"},       {"live_migratable", R"("off")", "false"},
-      {"trusted", R"("yes")", "true"},   {"trusted", R"(" On ")", "true"},
+      {"managed", R"("YES")", "true"},
+      {"managed", R"("no")", "false"},
+      {"managed", "true", "true"},
+      {"live_migratable", R"("off")", "false"},
+      {"trusted", R"("yes")", "true"},
+      {"trusted", R"(" On ")", "true"},
       {"remote_managed", R"("0")", "false"},
   };
   for (const Case& c : cases) {
@@ -412,8 +417,8 @@ TEST_F(DevSpecTest, Row24WhitelistEntryErrors) {
   };
   for (const Case& c : cases) {
     std::vector<Status> errors;
-    auto specs = ParseDeviceSpecValue(c.value, "t.conf:3", tree_.host(), {},
-                                      &errors);
+    auto specs =
+        ParseDeviceSpecValue(c.value, "t.conf:3", tree_.host(), {}, &errors);
     EXPECT_TRUE(specs.empty()) << c.value;
     ASSERT_FALSE(errors.empty()) << c.value;
     EXPECT_THAT(errors[0].message(),
@@ -429,18 +434,17 @@ TEST_F(DevSpecTest, Row24WhitelistEntryErrors) {
 
 TEST_F(DevSpecTest, ListValuesKeepOrderAndSkipOnlyBadEntries) {
   std::vector<Status> errors;
-  auto specs = ParseDeviceSpecValue(
-      R"([{"vendor_id":"8086"}, {"vendor_id":"zz"}, {}])", "t.conf:3",
-      tree_.host(), {}, &errors);
+  auto specs =
+      ParseDeviceSpecValue(R"([{"vendor_id":"8086"}, {"vendor_id":"zz"}, {}])",
+                           "t.conf:3", tree_.host(), {}, &errors);
   ASSERT_EQ(specs.size(), 2u);
   EXPECT_EQ(specs[0].where(), "t.conf:3 entry 1");
   EXPECT_EQ(specs[1].where(), "t.conf:3 entry 3");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_THAT(errors[0].message(), HasSubstr("t.conf:3 entry 2"));
   errors.clear();
-  EXPECT_TRUE(
-      ParseDeviceSpecValue("[]", "t.conf:4", tree_.host(), {}, &errors)
-          .empty());
+  EXPECT_TRUE(ParseDeviceSpecValue("[]", "t.conf:4", tree_.host(), {}, &errors)
+                  .empty());
   EXPECT_TRUE(errors.empty());
 }
 

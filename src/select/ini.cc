@@ -28,8 +28,7 @@ std::string Unquote(std::string_view v) {
 
 }  // namespace
 
-Result<IniFile> IniFile::Parse(std::string_view text,
-                               std::string source_name) {
+Result<IniFile> IniFile::Parse(std::string_view text, std::string source_name) {
   IniFile ini;
   ini.source_ = std::move(source_name);
   std::string section;
@@ -59,10 +58,11 @@ Result<IniFile> IniFile::Parse(std::string_view text,
     auto where = [&] { return ini.Where(line_no); };
     if (IsSpace(raw.front())) {
       if (open_entry < 0) {
-        return Status::InvalidArgument(
-            where() + ": indented line continues no entry: '" +
-            std::string(line) + "' (continuation lines must follow a "
-            "'key = value' line)");
+        return Status::InvalidArgument(where() +
+                                       ": indented line continues no entry: '" +
+                                       std::string(line) +
+                                       "' (continuation lines must follow a "
+                                       "'key = value' line)");
       }
       IniEntry& e = ini.entries_[open_entry];
       e.value = e.value.empty() ? std::string(line)
@@ -93,8 +93,10 @@ Result<IniFile> IniFile::Parse(std::string_view text,
     size_t sep = line.find_first_of("=:");
     if (sep == std::string_view::npos) {
       return Status::InvalidArgument(
-          where() + ": expected 'key = value', a '[section]' header or a "
-          "comment, got '" + std::string(line) + "'");
+          where() +
+          ": expected 'key = value', a '[section]' header or a "
+          "comment, got '" +
+          std::string(line) + "'");
     }
     std::string key(Strip(line.substr(0, sep)));
     if (key.empty()) {
@@ -106,9 +108,8 @@ Result<IniFile> IniFile::Parse(std::string_view text,
           where() + ": entry '" + key +
           "' comes before any section header (add e.g. '[pci]' above it)");
     }
-    ini.entries_.push_back(IniEntry{section, key,
-                                    Unquote(Strip(line.substr(sep + 1))),
-                                    line_no});
+    ini.entries_.push_back(
+        IniEntry{section, key, Unquote(Strip(line.substr(sep + 1))), line_no});
     open_entry = static_cast<long>(ini.entries_.size()) - 1;
     if (nl == text.size()) break;
   }

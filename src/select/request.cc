@@ -56,7 +56,8 @@ Result<std::optional<NumaPolicy>> ResolveNumaOverride(
     return Status::InvalidArgument(
         "Image property hw_pci_numa_affinity_policy '" + *override.image +
         "' conflicts with flavor hw:pci_numa_affinity_policy '" +
-        *override.flavor + "' (ImagePCINUMAPolicyForbidden); set them equal "
+        *override.flavor +
+        "' (ImagePCINUMAPolicyForbidden); set them equal "
         "or set only one");
   }
   return flavor ? flavor : image;
@@ -99,9 +100,9 @@ Result<std::vector<PciRequest>> ParsePciRequests(
       if (!std::isdigit(static_cast<unsigned char>(c))) digits = false;
     }
     if (!digits) {
-      return ItemError(text, n, trimmed,
-                       "count '" + std::string(count_text) +
-                           "' is not a whole number");
+      return ItemError(
+          text, n, trimmed,
+          "count '" + std::string(count_text) + "' is not a whole number");
     }
     if (count_text.size() > 6) {
       return ItemError(text, n, trimmed,

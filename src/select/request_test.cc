@@ -108,13 +108,13 @@ TEST(RequestTest, Row33NumaPolicyOverride) {
   EXPECT_EQ((*r)[0].numa_policy, NumaPolicy::kPreferred);
   EXPECT_EQ((*r)[1].numa_policy, NumaPolicy::kPreferred);
 
-  auto image_only = ParsePciRequests("a1:1", Aliases(),
-                                     NumaOverride{std::nullopt, "socket"});
+  auto image_only =
+      ParsePciRequests("a1:1", Aliases(), NumaOverride{std::nullopt, "socket"});
   ASSERT_TRUE(image_only.ok());
   EXPECT_EQ((*image_only)[0].numa_policy, NumaPolicy::kSocket);
 
-  auto same = ParsePciRequests("a1:1", Aliases(),
-                               NumaOverride{"required", "required"});
+  auto same =
+      ParsePciRequests("a1:1", Aliases(), NumaOverride{"required", "required"});
   ASSERT_TRUE(same.ok());
   EXPECT_EQ((*same)[0].numa_policy, NumaPolicy::kRequired);
 
@@ -125,8 +125,8 @@ TEST(RequestTest, Row33NumaPolicyOverride) {
               HasSubstr("ImagePCINUMAPolicyForbidden"));
   EXPECT_THAT(conflict.status().message(), HasSubstr("'preferred'"));
 
-  auto bad = ParsePciRequests("a1:1", Aliases(),
-                              NumaOverride{"derp", std::nullopt});
+  auto bad =
+      ParsePciRequests("a1:1", Aliases(), NumaOverride{"derp", std::nullopt});
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(),
               HasSubstr("Invalid PCI NUMA affinity configured: derp"));

@@ -83,8 +83,8 @@ int64_t NowUnix() {
 }
 
 Status SqlError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = std::string(what) + ": " +
-                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg =
+      std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     return Status::Unavailable(msg + " (ledger locked by another process)");
@@ -372,8 +372,7 @@ class SqliteTxn : public LedgerTxn {
 
   Result<std::vector<ClaimRecord>> Claims(
       const std::optional<std::string>& instance) override {
-    std::string sql = std::string("SELECT ") + kClaimColumns +
-                      " FROM claims" +
+    std::string sql = std::string("SELECT ") + kClaimColumns + " FROM claims" +
                       (instance ? " WHERE instance = ?1" : "") +
                       " ORDER BY instance, address";
     Stmt st(db_, sql.c_str());
@@ -405,8 +404,8 @@ class SqliteTxn : public LedgerTxn {
     st.Bind(7, TagsToJson(c.tags));
     st.Bind(8, c.claimed_at_unix ? c.claimed_at_unix : NowUnix());
     st.Bind(9, c.state);
-    Status s = StepDone(db_, st, "claim " + c.address.ToString() + " for " +
-                                     c.instance);
+    Status s = StepDone(db_, st,
+                        "claim " + c.address.ToString() + " for " + c.instance);
     if (s.code() == StatusCode::kAlreadyExists) {
       return Status::AlreadyExists("device " + c.address.ToString() +
                                    " already has a claim in the ledger");
@@ -519,8 +518,8 @@ class SqliteLedger : public Ledger {
   }
 
   Result<std::vector<Event>> ListEvents(const EventFilter& f) override {
-    std::string sql = std::string("SELECT ") + kEventColumns +
-                      " FROM events WHERE 1=1";
+    std::string sql =
+        std::string("SELECT ") + kEventColumns + " FROM events WHERE 1=1";
     if (f.address) sql += " AND address = ?1";
     if (f.instance) sql += " AND instance = ?2";
     if (f.since_unix) sql += " AND at >= ?3";
@@ -574,9 +573,10 @@ class SqliteLedger : public Ledger {
         }
       }
       for (int v = version; v < kSchemaVersion; ++v) {
-        PCIPASS_RETURN_IF_ERROR(Exec(
-            db_, kMigrations[v],
-            "ledger " + path_ + ": migrate to version " + std::to_string(v + 1)));
+        PCIPASS_RETURN_IF_ERROR(Exec(db_, kMigrations[v],
+                                     "ledger " + path_ +
+                                         ": migrate to version " +
+                                         std::to_string(v + 1)));
       }
       if (version != kSchemaVersion) {
         std::string set =
@@ -614,10 +614,9 @@ std::string_view DeviceStateName(DeviceState state) {
 }
 
 std::optional<DeviceState> ParseDeviceState(std::string_view name) {
-  for (DeviceState s :
-       {DeviceState::kAvailable, DeviceState::kClaimed, DeviceState::kAllocated,
-        DeviceState::kUnavailable, DeviceState::kReserved,
-        DeviceState::kRemoved}) {
+  for (DeviceState s : {DeviceState::kAvailable, DeviceState::kClaimed,
+                        DeviceState::kAllocated, DeviceState::kUnavailable,
+                        DeviceState::kReserved, DeviceState::kRemoved}) {
     if (DeviceStateName(s) == name) return s;
   }
   return std::nullopt;
@@ -640,8 +639,8 @@ Result<std::unique_ptr<Ledger>> Ledger::OpenSqlite(
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) {
-      return Status::FromErrno(ec.value(), "create ledger directory " +
-                                               path.parent_path().string());
+      return Status::FromErrno(
+          ec.value(), "create ledger directory " + path.parent_path().string());
     }
   }
   sqlite3* db = nullptr;

@@ -1,7 +1,6 @@
 // Tests of the SQLite ledger on real database files in a scratch directory.
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "store/ledger.h"
 #include "testing/fixture_tree.h"
@@ -11,7 +10,8 @@ namespace {
 
 PciAddress Addr(const char* text) { return *PciAddress::Parse(text); }
 
-LedgerDevice Dev(const char* addr, DeviceState state = DeviceState::kAvailable) {
+LedgerDevice Dev(const char* addr,
+                 DeviceState state = DeviceState::kAvailable) {
   LedgerDevice d;
   d.address = Addr(addr);
   d.vendor_id = 0x8086;
@@ -53,8 +53,7 @@ TEST_F(LedgerTest, RoundTripsDevicesClaimsAndEvents) {
   ASSERT_TRUE(ledger_
                   ->Transact([](LedgerTxn& t) {
                     PCIPASS_RETURN_IF_ERROR(t.PutDevice(Dev("0000:0a:00.1")));
-                    PCIPASS_RETURN_IF_ERROR(
-                        t.PutDevice(Dev("10000:01:00.0")));
+                    PCIPASS_RETURN_IF_ERROR(t.PutDevice(Dev("10000:01:00.0")));
                     PCIPASS_RETURN_IF_ERROR(
                         t.AddClaim(Claim("vm-1", "0000:0a:00.1")));
                     Event e;
@@ -108,15 +107,13 @@ TEST_F(LedgerTest, StoreRefusesSecondOwnerAndForeignRelease) {
                     return t.AddClaim(Claim("vm-1", "0000:0a:00.1"));
                   })
                   .ok());
-  Status dup = ledger_->Transact([](LedgerTxn& t) {
-    return t.AddClaim(Claim("vm-2", "0000:0a:00.1"));
-  });
+  Status dup = ledger_->Transact(
+      [](LedgerTxn& t) { return t.AddClaim(Claim("vm-2", "0000:0a:00.1")); });
   EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists) << dup.ToString();
   EXPECT_NE(dup.message().find("0000:0a:00.1"), std::string::npos);
 
-  Status foreign = ledger_->Transact([](LedgerTxn& t) {
-    return t.DeleteClaim("vm-2", Addr("0000:0a:00.1"));
-  });
+  Status foreign = ledger_->Transact(
+      [](LedgerTxn& t) { return t.DeleteClaim("vm-2", Addr("0000:0a:00.1")); });
   EXPECT_EQ(foreign.code(), StatusCode::kNotFound);
   Status foreign_state = ledger_->Transact([](LedgerTxn& t) {
     return t.SetClaimState("vm-2", Addr("0000:0a:00.1"), "allocated");
@@ -176,9 +173,9 @@ TEST_F(LedgerTest, EventsAreAppendOnlyAndFiltered) {
             SQLITE_OK);
   EXPECT_NE(sqlite3_exec(db, "DELETE FROM events", nullptr, nullptr, nullptr),
             SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(db, "UPDATE events SET why='x'", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
+  EXPECT_NE(
+      sqlite3_exec(db, "UPDATE events SET why='x'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   EXPECT_EQ(ledger_->ListEvents({})->size(), 4u);
 }
@@ -229,8 +226,8 @@ TEST(LedgerOpenTest, RejectsForeignAndNewerDatabases) {
     sqlite3_close(db);
     auto l = Ledger::OpenSqlite(path);
     ASSERT_FALSE(l.ok()) << c.name;
-    EXPECT_EQ(l.status().code(), c.want) << c.name << ": "
-                                         << l.status().ToString();
+    EXPECT_EQ(l.status().code(), c.want)
+        << c.name << ": " << l.status().ToString();
   }
   tree.WriteFile("garbage.sqlite", std::string(4096, 'x'));
   auto g = Ledger::OpenSqlite(tree.Abs("garbage.sqlite"));

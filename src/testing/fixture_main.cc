@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
         found = true;
         if (i + 1 >= argc) return Usage((a + " needs a value").c_str());
         if (!ParseCount(argv[++i], f.max, f.value)) {
-          return Usage((a + " takes 0.." + std::to_string(f.max) +
-                        ", got '" + argv[i] + "'")
+          return Usage((a + " takes 0.." + std::to_string(f.max) + ", got '" +
+                        argv[i] + "'")
                            .c_str());
         }
       }

@@ -24,7 +24,8 @@ FixtureTree::FixtureTree() {
   root_ = templ;
 }
 
-FixtureTree::FixtureTree(fs::path root) : root_(std::move(root)), owned_(false) {
+FixtureTree::FixtureTree(fs::path root)
+    : root_(std::move(root)), owned_(false) {
   fs::create_directories(root_);
 }
 

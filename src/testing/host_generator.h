@@ -23,15 +23,15 @@ namespace pcipass::testing {
 
 struct HostShape {
   int sockets = 2;
-  int gpus = 8;            // each with an audio function (2 functions)
-  int sriov_pfs = 4;       // NIC PFs, spread over sockets
-  int vfs_per_pf = 256;    // created VFs per PF (totalvfs = max(this, 64))
+  int gpus = 8;          // each with an audio function (2 functions)
+  int sriov_pfs = 4;     // NIC PFs, spread over sockets
+  int vfs_per_pf = 256;  // created VFs per PF (totalvfs = max(this, 64))
   int nvme = 4;
   int bridges_with_shared_groups = 2;  // each: bridge + 2 devices, 1 group
-  int host_nics = 2;       // e1000e/igb with addresses (host use)
-  bool boot_vga = true;    // ASPEED VGA with boot_vga=1
-  bool vmd_domain = true;  // one NVMe in domain 10000
-  bool iommu = true;       // dmar units and groups; false: no groups at all
+  int host_nics = 2;                   // e1000e/igb with addresses (host use)
+  bool boot_vga = true;                // ASPEED VGA with boot_vga=1
+  bool vmd_domain = true;              // one NVMe in domain 10000
+  bool iommu = true;  // dmar units and groups; false: no groups at all
   // Fraction of VFs bound to vfio-pci (the rest iavf), in percent.
   int vfio_vf_percent = 50;
 };

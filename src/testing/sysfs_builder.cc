@@ -38,7 +38,8 @@ void Put16(std::string& b, size_t off, uint16_t v) {
 bool ParseV4(const std::string& cidr, uint32_t* addr, int* prefix) {
   auto slash = cidr.find('/');
   std::string a = cidr.substr(0, slash);
-  *prefix = slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
+  *prefix =
+      slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
   in_addr in{};
   if (::inet_pton(AF_INET, a.c_str(), &in) != 1) return false;
   *addr = in.s_addr;
@@ -199,9 +200,9 @@ std::string SysfsBuilder::AddDeviceIn(
   tree_.WriteFile(d + "subsystem_device", Hex(spec.subsystem_device, 4));
   tree_.WriteFile(d + "class", Hex(spec.class_code, 6));
   tree_.WriteFile(d + "revision", Hex(spec.revision, 2));
-  tree_.WriteFile(d + "driver_override",
-                  spec.driver_override ? *spec.driver_override + "\n"
-                                       : std::string("(null)\n"));
+  tree_.WriteFile(d + "driver_override", spec.driver_override
+                                             ? *spec.driver_override + "\n"
+                                             : std::string("(null)\n"));
   tree_.WriteFile(d + "numa_node", std::to_string(spec.numa_node) + "\n");
   tree_.WriteFile(d + "local_cpulist", spec.local_cpulist + "\n");
   tree_.WriteFile(d + "irq", "0\n");
@@ -310,7 +311,8 @@ std::string SysfsBuilder::AddVf(const std::string& pf_in, int index,
     std::fclose(f);
   }
   if (index + 1 > cur) {
-    tree_.WriteFile(pf_path + "/sriov_numvfs", std::to_string(index + 1) + "\n");
+    tree_.WriteFile(pf_path + "/sriov_numvfs",
+                    std::to_string(index + 1) + "\n");
   }
   return path;
 }
@@ -348,7 +350,8 @@ void SysfsBuilder::AddNetdevIn(const std::string& dev_dir,
         "fe800000000000000000000000000000 40 "
         "00000000000000000000000000000000 00 "
         "00000000000000000000000000000000 00000100 00000001 00000000 "
-        "00000001 " + ifname);
+        "00000001 " +
+        ifname);
   }
   for (const std::string& cidr : net.addresses) {
     if (cidr.find(':') != std::string::npos) {
@@ -367,7 +370,8 @@ void SysfsBuilder::AddNetdevIn(const std::string& dev_dir,
         route6_lines_.push_back(V6Hex(netpart) + " " + p +
                                 " 00000000000000000000000000000000 00 "
                                 "00000000000000000000000000000000 00000100 "
-                                "00000001 00000000 00000001 " + ifname);
+                                "00000001 00000000 00000001 " +
+                                ifname);
       }
     } else {
       uint32_t a = 0;
@@ -423,8 +427,8 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
   }
   for (const auto& [name, path] : paths) {
     int minor = next_minor_++;
-    tree_.WriteFile(path + "/dev", std::to_string(major) + ":" +
-                                       std::to_string(minor) + "\n");
+    tree_.WriteFile(path + "/dev",
+                    std::to_string(major) + ":" + std::to_string(minor) + "\n");
     tree_.WriteFile(path + "/uevent", "DEVNAME=" + name + "\n");
     tree_.Symlink("sys/class/block/" + name, "../../" + StripSys(path));
     if (name != disk) tree_.WriteFile(path + "/partition", "1\n");
@@ -438,12 +442,11 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
     paths[holder] = hpath;
     auto it = paths.find(member);
     if (it == paths.end()) Die("holder of unknown " + member);
-    tree_.Symlink(it->second + "/holders/" + holder,
-                  UpLevels(StripSys(it->second) + "/holders") +
-                      StripSys(hpath));
+    tree_.Symlink(
+        it->second + "/holders/" + holder,
+        UpLevels(StripSys(it->second) + "/holders") + StripSys(hpath));
     tree_.Symlink(hpath + "/slaves/" + member,
-                  UpLevels(StripSys(hpath) + "/slaves") +
-                      StripSys(it->second));
+                  UpLevels(StripSys(hpath) + "/slaves") + StripSys(it->second));
   }
   auto dev_of = [&](const std::string& name) {
     auto text = tree_.Abs(paths.at(name) + "/dev");
@@ -465,7 +468,8 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
   }
   for (const std::string& s : block.swap) {
     if (!paths.count(s)) Die("swap on unknown " + s);
-    swap_lines_.push_back("/dev/" + s + "                               "
+    swap_lines_.push_back("/dev/" + s +
+                          "                               "
                           "partition\t1048572\t\t0\t\t-2");
   }
   FlushProc();
@@ -481,7 +485,8 @@ void SysfsBuilder::AddIommu(const std::string& name) {
     tree_.WriteFile(d + "/amd-iommu/cap", "0x0\n");
     tree_.WriteFile("sys/firmware/acpi/tables/IVRS", "IVRS");
   }
-  tree_.Symlink("sys/class/iommu/" + name, "../../devices/virtual/iommu/" + name);
+  tree_.Symlink("sys/class/iommu/" + name,
+                "../../devices/virtual/iommu/" + name);
 }
 
 void SysfsBuilder::SetGroupName(int group, const std::string& name) {
@@ -531,8 +536,8 @@ void SysfsBuilder::SetAttr(const std::string& address, const std::string& file,
   const std::string path = DevicePath(address) + "/" + file;
   // Discovery prefers uevent for these; drop it so the file is what gets
   // read.
-  for (const char* id : {"vendor", "device", "subsystem_vendor",
-                         "subsystem_device", "class"}) {
+  for (const char* id :
+       {"vendor", "device", "subsystem_vendor", "subsystem_device", "class"}) {
     if (file == id) tree_.Remove(DevicePath(address) + "/uevent");
   }
   if (file == "revision") {

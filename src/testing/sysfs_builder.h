@@ -46,7 +46,7 @@ struct DeviceSpec {
   std::optional<int> iommu_group;              // nullopt: no group link
   int numa_node = -1;                          // written verbatim
   std::string local_cpulist = "0-3";
-  std::optional<std::string> reset_method = "flr bus";  // nullopt: no file
+  std::optional<std::string> reset_method = "flr bus";      // nullopt: no file
   std::optional<std::string> link_speed = "8.0 GT/s PCIe";  // nullopt: none
   int link_width = 4;
   std::optional<bool> boot_vga;  // written only when set

@@ -120,19 +120,20 @@ TEST_F(SysfsBuilderTest, AttributesHoldWhatTheKernelPrints) {
   EXPECT_EQ(cfg[0x0e], 0);
   std::string br = Slurp(tree_.Abs("sys/bus/pci/devices/0000:00:01.0/config"));
   EXPECT_EQ(br[0x0e], 1);  // bridge header
-  EXPECT_TRUE(fs::exists(
-      tree_.Abs("sys/bus/pci/devices/0000:03:00.1/vfio-dev/vfio0")));
-  EXPECT_FALSE(fs::exists(
-      tree_.Abs("sys/bus/pci/devices/0000:01:00.0/vfio-dev")));
+  EXPECT_TRUE(
+      fs::exists(tree_.Abs("sys/bus/pci/devices/0000:03:00.1/vfio-dev/vfio0")));
+  EXPECT_FALSE(
+      fs::exists(tree_.Abs("sys/bus/pci/devices/0000:01:00.0/vfio-dev")));
 }
 
 TEST_F(SysfsBuilderTest, SetDriverMovesLinks) {
   b_.SetDriver("0000:01:00.0", "vfio-pci");
   EXPECT_EQ(Link(tree_, "sys/bus/pci/devices/0000:01:00.0/driver"),
             "../../../../bus/pci/drivers/vfio-pci");
-  EXPECT_FALSE(fs::exists(
-      fs::symlink_status(tree_.Abs("sys/bus/pci/drivers/e1000e/0000:01:00.0"))));
-  EXPECT_TRUE(fs::exists(tree_.Abs("sys/bus/pci/drivers/vfio-pci/0000:01:00.0")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(
+      tree_.Abs("sys/bus/pci/drivers/e1000e/0000:01:00.0"))));
+  EXPECT_TRUE(
+      fs::exists(tree_.Abs("sys/bus/pci/drivers/vfio-pci/0000:01:00.0")));
   b_.SetDriver("0000:01:00.0", std::nullopt);
   EXPECT_FALSE(fs::exists(fs::symlink_status(
       tree_.Abs("sys/bus/pci/devices/0000:01:00.0/driver"))));
@@ -168,9 +169,9 @@ TEST_F(SysfsBuilderTest, BlockDevicesAndMounts) {
             "../../devices/pci0000:03/0000:03:00.0/nvme/nvme0/nvme0n1/"
             "nvme0n1p1");
   EXPECT_EQ(Slurp(tree_.Abs("sys/class/block/nvme0n1p1/dev")), "259:1\n");
-  EXPECT_NE(Slurp(tree_.Abs("proc/self/mountinfo"))
-                .find(" 259:1 / /mnt/nvme0n1p1 "),
-            std::string::npos);
+  EXPECT_NE(
+      Slurp(tree_.Abs("proc/self/mountinfo")).find(" 259:1 / /mnt/nvme0n1p1 "),
+      std::string::npos);
   EXPECT_NE(Slurp(tree_.Abs("proc/swaps")).find("/dev/nvme0n1 "),
             std::string::npos);
 }
