@@ -378,6 +378,16 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
       if (handoff.ok()) {
         PCIPASS_RETURN_IF_ERROR(
             table.Allocate(p.address, options.instance, "hand-off done"));
+        // The hand-off read the driver link back: record the driver pcipass
+        // itself put there, so the next reconcile does not call it drift.
+        const LedgerDevice* cur = table.Find(p.address);
+        if (cur != nullptr &&
+            std::find(out.detached.begin(), out.detached.end(), p.address) !=
+                out.detached.end()) {
+          LedgerDevice seen = *cur;
+          seen.driver = "vfio-pci";
+          PCIPASS_RETURN_IF_ERROR(table.UpdateIdentity(seen));
+        }
         PCIPASS_RETURN_IF_ERROR(
             txn.SetClaimState(options.instance, p.address, "allocated"));
       } else {
@@ -449,10 +459,40 @@ Result<ReleaseOutcome> Release(Ledger& ledger, const HostSnapshot& snap,
       }
     }
   }
+  // The reattach changed drivers: look at the host again, and record the
+  // drivers pcipass itself restored, so they are not reported as drift.
+  std::optional<HostSnapshot> rescanned;
+  if (!out.reattached.empty() && options.rescan) {
+    Result<HostSnapshot> r = options.rescan();
+    if (r.ok()) {
+      rescanned = std::move(*r);
+    } else {
+      out.notes.push_back("could not look at the host again after the "
+                          "reattach (" + r.status().message() +
+                          "); the next command records the new drivers");
+    }
+  }
+  const HostSnapshot& now = rescanned ? *rescanned : snap;
   Status s = ledger.Transact([&](LedgerTxn& txn) -> Status {
     out.drift = {};
     out.released.clear();
-    PCIPASS_RETURN_IF_ERROR(ReconcileIn(txn, snap, &out.drift));
+    if (rescanned) {
+      Result<std::vector<LedgerDevice>> before = txn.Devices();
+      if (!before.ok()) return before.status();
+      for (LedgerDevice d : *before) {
+        if (std::find(out.reattached.begin(), out.reattached.end(),
+                      d.address) == out.reattached.end()) {
+          continue;
+        }
+        for (const LedgerDevice& seen : now.devices) {
+          if (seen.address == d.address && seen.driver != d.driver) {
+            d.driver = seen.driver;
+            PCIPASS_RETURN_IF_ERROR(txn.PutDevice(d));
+          }
+        }
+      }
+    }
+    PCIPASS_RETURN_IF_ERROR(ReconcileIn(txn, now, &out.drift));
     Result<std::vector<ClaimRecord>> claims = txn.Claims(options.instance);
     if (!claims.ok()) return claims.status();
     if (claims->empty()) {

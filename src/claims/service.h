@@ -129,6 +129,9 @@ struct ReleaseOptions {
   std::string instance;
   bool reattach = false;  // [claims] reattach_on_release
   HandOffFn reattach_fn;  // required when reattach
+  // Looks at the host again after a reattach (optional): the drivers
+  // pcipass restored are then recorded as its own change, not as drift.
+  std::function<Result<HostSnapshot>()> rescan;
 };
 struct ReleaseOutcome {
   std::vector<ClaimRecord> released;

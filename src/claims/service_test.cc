@@ -154,6 +154,48 @@ TEST_F(ServiceTest, InstanceClaimsOnceAndReleasesOnlyItsOwn) {
   EXPECT_EQ(ledger_->ListClaims("vm-2")->size(), 1u);
 }
 
+// pcipass's own driver changes (claim's detach, release's reattach) are
+// recorded, not reported as drift by the next reconcile; a change by
+// someone else still is.
+TEST_F(ServiceTest, OwnDriverChangesAreNotDrift) {
+  auto out = Claim(*ledger_, snap_, {testhosts::Request("nic", 1, "1515")},
+                   Opts("vm-1"));
+  ASSERT_TRUE(out.ok() && out->ok);
+  PciAddress vf = out->claims[0].address;
+  EXPECT_EQ(Devices()[vf].driver, "vfio-pci");
+  HostSnapshot on_vfio = snap_;
+  for (LedgerDevice& d : on_vfio.devices) {
+    if (d.address == vf) d.driver = "vfio-pci";
+  }
+  EXPECT_TRUE(Reconcile(*ledger_, on_vfio)->drift.empty())
+      << Reconcile(*ledger_, on_vfio)->drift[0].detail;
+
+  ReleaseOptions ro;
+  ro.instance = "vm-1";
+  ro.reattach = true;
+  ro.reattach_fn = [](const std::vector<PciAddress>&,
+                      std::vector<std::string>*) { return Status::Ok(); };
+  HostSnapshot back = snap_;
+  for (LedgerDevice& d : back.devices) {
+    if (d.address == vf) d.driver = "iavf";
+  }
+  ro.rescan = [&back]() -> Result<HostSnapshot> { return back; };
+  auto rel = Release(*ledger_, on_vfio, ro);
+  ASSERT_TRUE(rel.ok()) << rel.status().ToString();
+  EXPECT_TRUE(rel->drift.drift.empty()) << rel->drift.drift[0].detail;
+  EXPECT_EQ(Devices()[vf].driver, "iavf");
+  EXPECT_TRUE(Reconcile(*ledger_, back)->drift.empty());
+
+  // Someone else binds it elsewhere: that is drift.
+  HostSnapshot other = back;
+  for (LedgerDevice& d : other.devices) {
+    if (d.address == vf) d.driver = "pci-stub";
+  }
+  auto rep = Reconcile(*ledger_, other);
+  ASSERT_EQ(rep->drift.size(), 1u);
+  EXPECT_EQ(rep->drift[0].kind, "driver_changed");
+}
+
 TEST_F(ServiceTest, ReattachFailureIsANoteAndTheDevicesAreStillFreed) {
   ASSERT_TRUE(Claim(*ledger_, snap_, {testhosts::Request("nic", 1, "1515")},
                     Opts("vm-1"))

@@ -85,6 +85,18 @@ Result<Session> OpenSession(const SessionOptions& options) {
   return s;
 }
 
+Result<HostSnapshot> RescanHost(const Session& session,
+                                const std::string& pci_ids) {
+  DiscoveryOptions dopts;
+  dopts.pci_ids_path = pci_ids;
+  dopts.lookup_names = false;
+  Result<Inventory> inv = Discover(session.host, dopts);
+  if (!inv.ok()) return inv.status();
+  return SnapshotHost(*inv, session.config.device_specs,
+                      SysfsVpdSerial(session.host),
+                      ReadNumaTopology(session.host));
+}
+
 Result<int64_t> ParseTime(std::string_view text, int64_t now) {
   auto bad = [&]() {
     return Status::InvalidArgument(

@@ -48,6 +48,11 @@ struct Session {
 // 1); the discovery or ledger error otherwise.
 Result<Session> OpenSession(const SessionOptions& options);
 
+// Discovers the host again and rebuilds the snapshot with the session's
+// rules (after pcipass itself changed drivers, e.g. a release's reattach).
+Result<HostSnapshot> RescanHost(const Session& session,
+                                const std::string& pci_ids);
+
 // <state dir>/ledger.sqlite.
 std::string LedgerPath(const std::string& state_dir);
 

@@ -36,6 +36,11 @@ RunFn SetupReleaseCommand(CLI::App& sub) {
       for (const std::string& n : r->notes) notes->push_back(n);
       return Status::Ok();
     };
+    const claims::Session& opened = *session;
+    const std::string pci_ids = ctx.options().pci_ids;
+    ro.rescan = [&opened, pci_ids] {
+      return claims::RescanHost(opened, pci_ids);
+    };
     Result<claims::ReleaseOutcome> out =
         claims::Release(*session->ledger, session->snapshot, ro);
     if (!out.ok()) return fail(out.status());

@@ -84,6 +84,21 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
       if (md == nullptr) continue;
       if (md->IsBridge()) continue;
       others.push_back(m.ToString());
+      // VFIO hands the whole group to one VM, so a member the rules do not
+      // allow makes the device unassignable (claims/fit.h refuses it at its
+      // "group" step; list and explain must say the same).
+      if (options.have_config &&
+          !DecideAllowed(specs, *md, options.vpd).allowed) {
+        add("group_member_not_allowed", "error",
+            "IOMMU group " + g + " member " + m.ToString() + " (" +
+                md->driver.value_or("no driver") +
+                ") is not selected by any [pci]device_spec entry; the whole "
+                "group goes to one VM, so " + addr +
+                " cannot be assigned without it",
+            "allow it too: [pci]device_spec = {\"address\": \"" +
+                m.ToString() + "\"} (it will go to the same VM), or move " +
+                addr + " to a slot with its own group");
+      }
       for (const HostUse& u : md->host_use) {
         if (u.kind == "bridge") continue;
         add("group_member_host_use", "error",

@@ -185,5 +185,38 @@ TEST(AssessTest, BridgeMembersDoNotMakeAGroupShared) {
   EXPECT_TRUE(a.reasons.empty()) << Codes(a);
 }
 
+// A group-mate that no device_spec selects makes the device unassignable
+// (the whole group goes to one VM), as claims' fit refuses it; a group-mate
+// that is allowed too is only the group_shared warning.
+TEST(AssessTest, GroupMemberNotAllowed) {
+  testing::FixtureTree tree;
+  std::vector<Status> errors;
+  std::vector<DeviceSpec> only_gpu = ParseDeviceSpecValue(
+      R"({"address": "0000:03:00.0"})", "t.conf:2", tree.host(), {}, &errors);
+  ASSERT_TRUE(errors.empty());
+  PciDevice audio = Dev("0000:03:00.1", 5, "snd_hda_intel");
+  audio.product_id = 0x1aef;
+  Inventory inv({Dev("0000:03:00.0", 5, "nvidia"), audio},
+                {{5, Group(5, {"0000:03:00.0", "0000:03:00.1"}, false,
+                           {"0000:03:00.0 (nvidia)",
+                            "0000:03:00.1 (snd_hda_intel)"})}},
+                {});
+  Assessment a = Assess(inv, inv.devices()[0], only_gpu, {true, {}});
+  EXPECT_TRUE(a.allowed);
+  EXPECT_FALSE(a.assignable) << Codes(a);
+  const Reason* r = Find(a, "group_member_not_allowed");
+  ASSERT_NE(r, nullptr) << Codes(a);
+  EXPECT_EQ(r->severity, "error");
+  EXPECT_THAT(r->message, HasSubstr("0000:03:00.1 (snd_hda_intel)"));
+  EXPECT_THAT(r->fix, HasSubstr(R"({"address": "0000:03:00.1"})"));
+
+  Assessment both = Assess(inv, inv.devices()[0], AllowAll(), {true, {}});
+  EXPECT_EQ(Find(both, "group_member_not_allowed"), nullptr) << Codes(both);
+  EXPECT_TRUE(both.assignable) << Codes(both);
+  // Without a config the no_config error already says it all.
+  Assessment none = Assess(inv, inv.devices()[0], {}, {false, {}});
+  EXPECT_EQ(Find(none, "group_member_not_allowed"), nullptr);
+}
+
 }  // namespace
 }  // namespace pcipass
