@@ -163,7 +163,8 @@ class Executor {
   // Puts |rec.address| back to its recorded driver and override. Reads the
   // live state first, so it is a no-op on a device already there and safe
   // to repeat after a crash at any step.
-  Status Restore(const HandOffRecord& rec) {
+  // |record_known| false: no record existed, the caller already said so.
+  Status Restore(const HandOffRecord& rec, bool record_known = true) {
     const PciAddress& a = rec.address;
     if (!sysfs::Exists(host_.PciDeviceDir(a))) {
       report_->notes.push_back(a.ToString() +
@@ -181,8 +182,10 @@ class Executor {
     if (cur == rec.original_driver) return Status::Ok();
     if (cur) PCIPASS_RETURN_IF_ERROR(Unbind(a, *cur));
     if (!rec.original_driver) {
-      report_->notes.push_back(a.ToString() +
-                               ": was unbound before; left unbound");
+      if (record_known) {
+        report_->notes.push_back(a.ToString() +
+                                 ": was unbound before; left unbound");
+      }
       return Status::Ok();
     }
     PCIPASS_RETURN_IF_ERROR(EnsureDriverLoaded(*rec.original_driver)
@@ -500,6 +503,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
 
   Journal journal;
   journal.op = "reattach";
+  std::vector<PciAddress> unknown;  // no record: left unbound
   journal.pid = static_cast<int>(::getpid());
   journal.started = UtcNow();
   for (const PciAddress& a : todo) {
@@ -510,6 +514,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
       jd.record = **rec;
     } else {
       jd.record = {a, std::nullopt, std::nullopt};
+      unknown.push_back(a);
       report.notes.push_back(
           a.ToString() + ": original driver unknown (no record in " +
           opts.state_dir + "): left unbound; bind it with `echo " +
@@ -520,13 +525,18 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
   }
   if (!opts.dry_run) {
     PCIPASS_RETURN_IF_ERROR(WriteJournal(opts.state_dir, journal));
-    (void)AppendLog(opts.state_dir, "reattach " + JoinAddrs(todo));
+    (void)AppendLog(opts.state_dir,
+                    "reattach " + JoinAddrs(todo) +
+                        (opts.force_reason ? " FORCED: " + *opts.force_reason
+                                           : std::string()));
   }
   Executor ex(host, io, opts, &report);
   for (JournalDevice& jd : journal.devices) {
     jd.step = JournalStep::kOverrideSet;
     ex.SaveJournal(journal);
-    Status s = ex.Restore(jd.record);
+    const bool known = std::find(unknown.begin(), unknown.end(),
+                                 jd.record.address) == unknown.end();
+    Status s = ex.Restore(jd.record, known);
     if (!s.ok()) {
       // Rolling forward is what recovery does too: keep the journal so the
       // next run retries, and say which devices are still on vfio-pci.
@@ -544,7 +554,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
     }
     jd.step = JournalStep::kBound;
     if (!opts.dry_run) (void)RemoveRecord(opts.state_dir, jd.record.address);
-    report.changed.push_back(jd.record.address);
+    (known ? report.changed : report.left_unbound).push_back(jd.record.address);
   }
   if (!opts.dry_run) {
     PCIPASS_RETURN_IF_ERROR(ClearJournal(opts.state_dir));

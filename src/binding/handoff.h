@@ -66,6 +66,9 @@ struct HandOffReport {
   std::vector<PlannedWrite> writes;      // in order (executed, or planned)
   std::vector<PciAddress> changed;       // devices whose binding changed
   std::vector<PciAddress> already_done;  // no-ops
+  // Reattach only: taken off vfio-pci but left unbound, because no record
+  // says which driver had it (a note says how to bind it).
+  std::vector<PciAddress> left_unbound;
   std::vector<std::string> notes;  // "original driver unknown: left unbound"
 };
 

@@ -476,9 +476,11 @@ TEST_F(HandOffTest, ReattachWithoutRecordLeavesDeviceUnbound) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Driver("0000:06:00.0"), std::nullopt);
   EXPECT_EQ(Override("0000:06:00.0"), "(null)");
-  ASSERT_FALSE(r->notes.empty());
+  ASSERT_EQ(r->notes.size(), 1u) << "one note, not two contradicting ones";
   EXPECT_NE(r->notes[0].find("original driver unknown"), std::string::npos)
       << r->notes[0];
+  EXPECT_TRUE(r->changed.empty()) << "not 'reattached (original driver)'";
+  EXPECT_EQ(r->left_unbound, std::vector<PciAddress>{Addr("0000:06:00.0")});
 }
 
 TEST_F(HandOffTest, ReattachBindsOriginalWhenAnotherDriverGrabsIt) {

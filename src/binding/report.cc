@@ -16,6 +16,10 @@ nlohmann::json HandOffReportToJson(const HandOffReport& report, bool dry_run) {
   for (const auto& a : report.already_done) {
     j["already_done"].push_back(a.ToString());
   }
+  j["left_unbound"] = nlohmann::json::array();
+  for (const auto& a : report.left_unbound) {
+    j["left_unbound"].push_back(a.ToString());
+  }
   j["notes"] = report.notes;
   return j;
 }
@@ -43,6 +47,10 @@ void PrintHandOffReport(std::ostream& out, const HandOffReport& report,
   }
   for (const auto& a : report.already_done) {
     out << a.ToString() << "  " << already_word << " (nothing to do)\n";
+  }
+  for (const auto& a : report.left_unbound) {
+    out << a.ToString() << "  " << (dry_run ? "would be " : "")
+        << "taken off vfio-pci and left unbound (original driver unknown)\n";
   }
   for (const auto& n : report.notes) out << "note: " << n << "\n";
 }

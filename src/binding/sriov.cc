@@ -116,18 +116,31 @@ Result<SriovReport> SetNumVfs(const HostRoot& host, KernelIo& io,
     // so that alone does not mean "detached for a VM"; an open group does.
     const bool pf_on_vfio =
         sysfs::LinkBasename(dir / "driver") == std::string("vfio-pci");
+    std::vector<std::string> claimed;
     for (const VfInfo& vf : ListVfs(host, pf)) {
+      // One reason per VF: a claim is the strongest (it names who).
+      if (opts.claimed_by) {
+        if (auto who = opts.claimed_by(vf.address)) {
+          claimed.push_back(vf.address.ToString() + " (claimed by " + *who +
+                            ")");
+          continue;
+        }
+      }
       if (vf.driver == "vfio-pci" && !pf_on_vfio) {
         busy.push_back(vf.address.ToString() + " (on vfio-pci)");
       } else if (vf.driver == "vfio-pci" && vf.iommu_group && !opts.dry_run &&
                  GroupHeldOpen(host, *vf.iommu_group)) {
         busy.push_back(vf.address.ToString() + " (open by a VFIO user)");
       }
-      if (opts.claimed_by) {
-        if (auto who = opts.claimed_by(vf.address)) {
-          busy.push_back(vf.address.ToString() + " (claimed by " + *who + ")");
-        }
-      }
+    }
+    if (!claimed.empty()) {
+      claimed.insert(claimed.end(), busy.begin(), busy.end());
+      return Status::FailedPrecondition(
+          "changing the VF count of " + a + " destroys its VFs, and " +
+          Join(claimed) +
+          " are in use; release the instances' claims first (pcipass "
+          "release --instance ID), then pcipass reattach the VFs still on "
+          "vfio-pci");
     }
     if (!busy.empty()) {
       return Status::FailedPrecondition(

@@ -139,6 +139,13 @@ TEST_F(SriovTest, Refusals) {
                                       "vm-7)"),
             std::string::npos)
       << r.status().message();
+  EXPECT_NE(r.status().message().find("pcipass release --instance"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find(
+                "0000:03:00.1", r.status().message().find("0000:03:00.1") + 1),
+            std::string::npos)
+      << "each VF named once: " << r.status().message();
 }
 
 TEST_F(SriovTest, KernelErrorsAreExplained) {

@@ -2,6 +2,7 @@
 // allowed (by which device_spec, with which tags) and assignable (or every
 // reason it is not). Exit 0; 1 if the config is invalid.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -32,13 +33,18 @@ std::string TagsText(const TagMap& tags) {
   return out;
 }
 
+// Error codes, each once (a device the host uses in two ways has two
+// host_uses_device reasons; `explain` shows both, the table one code).
 std::string ReasonCodes(const Assessment& a) {
-  std::string out;
+  std::vector<std::string> codes;
   for (const Reason& r : a.reasons) {
     if (r.severity != "error") continue;
-    if (!out.empty()) out += ",";
-    out += r.code;
+    if (std::find(codes.begin(), codes.end(), r.code) == codes.end()) {
+      codes.push_back(r.code);
+    }
   }
+  std::string out;
+  for (const std::string& c : codes) out += (out.empty() ? "" : ",") + c;
   return out;
 }
 

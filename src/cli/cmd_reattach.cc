@@ -1,6 +1,7 @@
 // pcipass reattach ADDR... : give devices back to their host drivers
 // (binding/handoff.h).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -35,12 +36,14 @@ Result<std::vector<PciAddress>> ParseAll(const std::vector<std::string>& in) {
   return out;
 }
 
-// Refuses to give back a device that an instance holds in the claims ledger
-// (with --group: any member of the named devices' groups): the VM would
-// lose it while the ledger still says the instance has it.
-Status RefuseClaimed(const CommandContext& ctx,
-                     const std::vector<PciAddress>& addrs, bool whole_group,
-                     const ClaimedByFn& claimed_by) {
+// The devices (with --group: also the members of their groups) that an
+// instance holds in the claims ledger, as "ADDR (instance ID), ...", or ""
+// when none is held. Giving one back would take it from the VM while the
+// ledger still says the instance has it.
+Result<std::string> ClaimedAmong(const CommandContext& ctx,
+                                 const std::vector<PciAddress>& addrs,
+                                 bool whole_group,
+                                 const ClaimedByFn& claimed_by) {
   std::vector<PciAddress> check = addrs;
   if (whole_group) {
     Result<Inventory> inv = Discover(ctx.host());
@@ -51,19 +54,16 @@ Status RefuseClaimed(const CommandContext& ctx,
       if (g) check.insert(check.end(), g->members.begin(), g->members.end());
     }
   }
+  std::sort(check.begin(), check.end());
+  check.erase(std::unique(check.begin(), check.end()), check.end());
   std::string held;
   for (const PciAddress& a : check) {
-    std::optional<std::string> who = claimed_by(a);
-    if (who && held.find(a.ToString()) == std::string::npos) {
+    if (std::optional<std::string> who = claimed_by(a)) {
       held += (held.empty() ? "" : ", ") + a.ToString() + " (instance " + *who +
               ")";
     }
   }
-  if (held.empty()) return Status();
-  return Status::FailedPrecondition(
-      "claimed in the ledger: " + held +
-      "; giving it back would take it from the VM. Release it first "
-      "(pcipass release --instance ID), or pass --force REASON");
+  return held;
 }
 
 }  // namespace
@@ -94,20 +94,31 @@ RunFn SetupReattachCommand(CLI::App& sub) {
                              "reattach cannot tell which devices are claimed"),
                          ctx.json(), ctx.out(), ctx.err());
     }
-    Status held = RefuseClaimed(ctx, *addrs, f->group, *claimed_by);
+    Result<std::string> held = ClaimedAmong(ctx, *addrs, f->group, *claimed_by);
     if (!held.ok()) {
-      if (f->force.empty()) {
-        return ReportError(held.WithContext("reattach"), ctx.json(), ctx.out(),
-                           ctx.err());
-      }
+      return ReportError(held.status().WithContext("reattach"), ctx.json(),
+                         ctx.out(), ctx.err());
+    }
+    if (!held->empty() && f->force.empty()) {
+      return ReportError(
+          Status::FailedPrecondition(
+              "reattach: claimed in the ledger: " + *held +
+              "; giving it back would take it from the VM. Release it first "
+              "(pcipass release --instance ID), or pass --force REASON"),
+          ctx.json(), ctx.out(), ctx.err());
+    }
+    if (!held->empty()) {
       ctx.err() << "pcipass: warning: --force \"" << f->force
-                << "\": reattaching anyway: " << held.message() << "\n";
+                << "\": reattaching devices the ledger gives to instances: "
+                << *held << "; the reason is logged in " << ctx.StateDir()
+                << "/log\n";
     }
     HandOffOptions opts;
     opts.state_dir = ctx.StateDir();
     opts.dry_run = f->dry_run;
     opts.whole_group = f->group;
     opts.write_timeout = std::chrono::milliseconds(f->timeout_ms);
+    if (!held->empty()) opts.force_reason = f->force;
     auto r = Reattach(ctx.host(), *addrs, opts);
     if (!r.ok()) {
       return ReportError(r.status().WithContext("reattach"), ctx.json(),

@@ -142,8 +142,9 @@ RunFn SetupVmConfigCommand(CLI::App& sub) {
   sub.add_option("--machine", o->machine, "q35 (root bus pcie.0) or pc (pci.0)")
       ->check(CLI::IsMember({"q35", "pc"}));
   sub.add_option("--managed", o->managed,
-                 "spec (default: the device_spec's managed tag, yes when "
-                 "absent), yes (libvirt binds and unbinds the devices) or "
+                 "spec (default: yes only when the device_spec's managed tag "
+                 "says yes; pcipass claim detached the others), yes (libvirt "
+                 "binds and unbinds the devices) or "
                  "no (libvirt leaves the vfio-pci binding to pcipass)")
       ->check(CLI::IsMember({"spec", "yes", "no"}));
   sub.add_option("--pin", o->flags.pins,

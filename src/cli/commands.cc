@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -138,7 +139,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
 
 RunFn SetupVersionCommand(CLI::App& /*sub*/) {
   return [](CommandContext& ctx) {
-    ctx.out() << "pcipass 0.1.0\n";
+    if (ctx.json()) {
+      ctx.out() << nlohmann::json{{"version", "0.1.0"}}.dump() << "\n";
+    } else {
+      ctx.out() << "pcipass 0.1.0\n";
+    }
     return kExitOk;
   };
 }

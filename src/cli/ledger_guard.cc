@@ -20,9 +20,8 @@ Result<ClaimedByFn> LoadClaimedBy(const std::string& state_dir) {
     });
   }
   Result<std::unique_ptr<Ledger>> ledger = Ledger::OpenSqlite(path);
-  if (!ledger.ok()) {
-    return ledger.status().WithContext("claims ledger " + path.string());
-  }
+  // The store's errors already name the ledger file.
+  if (!ledger.ok()) return ledger.status();
   Result<std::vector<ClaimRecord>> claims = (*ledger)->ListClaims(std::nullopt);
   if (!claims.ok()) {
     return claims.status().WithContext("claims ledger " + path.string());

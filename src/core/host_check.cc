@@ -347,6 +347,12 @@ HostReport CheckHost(const HostRoot& host) {
       add("kernel_cmdline", CheckState::kWarn, seen + "; " + Join(risky, "; "),
           "remove these options from the kernel command line" +
               std::string(kGrubHow));
+    } else if (!f.cmdline_read) {
+      // Unknown is not "fine": unsafe options could be there unseen.
+      add("kernel_cmdline", CheckState::kWarn,
+          seen + "; cannot tell whether unsafe options are set",
+          "make " + host.Proc("cmdline").string() +
+              " readable (procfs mounted under --root)");
     } else {
       add("kernel_cmdline", CheckState::kPass, seen);
     }

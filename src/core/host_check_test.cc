@@ -370,7 +370,7 @@ std::vector<Case> Cases() {
        [](const FixtureTree&) {},
        false,
        {{"firmware_iommu", S::kFail},
-        {"kernel_cmdline", S::kPass},
+        {"kernel_cmdline", S::kWarn},  // unknown is not "pass"
         {"vfio", S::kFail},
         {"hugepages", S::kWarn}},
        {"impossible here"},
