@@ -27,6 +27,10 @@ expect_rc 0 "claim edu:1 for vm-1" pcipass claim --instance vm-1 edu:1
 show_out
 check_eq "kernel: edu on vfio-pci" vfio-pci "$(drv $EDU)"
 check "/dev/vfio/$(grp $EDU) appeared" test -c /dev/vfio/$(grp $EDU)
+# The first command after the claim: the driver change was pcipass's own.
+expect_rc 0 "reconcile after claim" pcipass reconcile
+show_out; show_err
+check_contains "claim's own detach is not drift" "no drift" "$(cat $OUT_FILE)"
 expect_rc 0 "claims --json" pcipass claims --instance vm-1 --json
 show_out
 check_contains "ledger: vm-1 holds the edu device" "$EDU" "$(cat $OUT_FILE)"
@@ -39,6 +43,8 @@ ARGS=$(cat $OUT_FILE)
 expect_rc 0 "vm-config --domain-xml" pcipass vm-config --instance vm-1 --domain-xml
 check_contains "libvirt hostdev for the edu device" \
   "<address domain=\"0x0000\" bus=\"0x06\" slot=\"0x00\" function=\"0x0\" />" "$(cat $OUT_FILE)"
+check_contains "managed=no: pcipass, not libvirt, owns the binding" \
+  "<hostdev mode=\"subsystem\" type=\"pci\" managed=\"no\">" "$(cat $OUT_FILE)"
 
 phase "nested QEMU with the generated arguments"
 eval "set -- $ARGS"
@@ -57,6 +63,9 @@ expect_rc 0 "release vm-1" pcipass release --instance vm-1
 show_out
 check_eq "kernel: edu has no driver again" - "$(drv $EDU)"
 check_eq "kernel: driver_override cleared" "(null)" "$(cat $P/devices/$EDU/driver_override)"
+expect_rc 0 "reconcile after release" pcipass reconcile
+show_out; show_err
+check_contains "release's own reattach is not drift" "no drift" "$(cat $OUT_FILE)"
 expect_rc 0 "claims --json after release" pcipass claims --instance vm-1 --json
 check_not "ledger: vm-1 holds nothing" grep -q "$EDU" $OUT_FILE
 expect_rc 1 "vm-config after release: nothing to configure" pcipass vm-config --instance vm-1 --format qemu

@@ -68,9 +68,14 @@ show_err
 kill $QPID; wait $QPID 2>/dev/null
 check_eq "kernel: edu still on vfio-pci after QEMU exits" vfio-pci "$(drv $EDU)"
 
-phase "pcipass reattach $EDU"
-expect_rc 0 "reattach edu" pcipass reattach "$EDU"
-show_out
+phase "pcipass reattach $EDU (held by vm-1 in the ledger)"
+expect_rc 1 "reattach refused while the ledger gives edu to vm-1" pcipass reattach "$EDU"
+show_err
+check_contains "names the holder" "$EDU (instance vm-1)" "$(cat $ERR_FILE)"
+check_eq "kernel: edu still on vfio-pci after the refusal" vfio-pci "$(drv $EDU)"
+expect_rc 0 "reattach --force edu" pcipass reattach --force "lab: vm-1's QEMU has exited" "$EDU"
+show_out; show_err
+check "the forced reattach and its reason are in the state log" grep -q "FORCED: lab: vm-1's QEMU has exited" $PCIPASS_STATE/log
 check_eq "kernel: edu unbound again" - "$(drv $EDU)"
 check_eq "kernel: driver_override cleared" "(null)" "$(cat $P/devices/$EDU/driver_override)"
 finish
