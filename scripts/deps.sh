@@ -11,6 +11,8 @@ pcipass_install_deps() {
     # the QEMU lab (real kernel) and libvirt schema validation
     qemu-system-x86 busybox-static cpio xz-utils libvirt-clients jq
     libc6-dev
+    # systemd-analyze checks packaging/pcipass-apply.service
+    systemd
   )
   [ "${PCIPASS_NO_APT:-0}" = 1 ] && return 0
   local need=() p
