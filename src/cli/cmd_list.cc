@@ -69,7 +69,18 @@ RunFn SetupListCommand(CLI::App& sub) {
     for (const std::string& w : view->config.warnings) {
       ctx.err() << "pcipass: warning: " << w << "\n";
     }
-    nlohmann::json rows = nlohmann::json::array();
+    // JSON is streamed, one device object per line: a host can have
+    // thousands of functions (4,096+ with SR-IOV), and building one tree
+    // and an indented string for all of them costs more than discovery.
+    std::ostream& out = ctx.out();
+    bool first_row = true;
+    if (ctx.json()) {
+      out << "{\"config\": "
+          << (view->have_config
+                  ? nlohmann::json(view->config.config.path).dump()
+                  : std::string("null"))
+          << ",\n\"devices\": [";
+    }
     Table table({"ADDRESS", "IDS", "CLASS", "DRIVER", "GROUP", "NUMA", "TYPE",
                  "PF", "ALLOWED", "ASSIGNABLE", "NAME"});
     for (const PciDevice& dev : view->inventory.devices()) {
@@ -77,7 +88,8 @@ RunFn SetupListCommand(CLI::App& sub) {
       if (flags->allowed_only && !a.allowed) continue;
       if (flags->assignable_only && !a.assignable) continue;
       if (ctx.json()) {
-        rows.push_back(DeviceRowJson(dev, a));
+        out << (first_row ? "\n" : ",\n") << DeviceRowJson(dev, a).dump();
+        first_row = false;
         continue;
       }
       std::string allowed = "no";
@@ -101,17 +113,12 @@ RunFn SetupListCommand(CLI::App& sub) {
                     a.assignable ? "yes" : "no: " + ReasonCodes(a), name});
     }
     if (ctx.json()) {
-      nlohmann::json j;
-      j["config"] = view->have_config ? nlohmann::json(view->config.config.path)
-                                      : nlohmann::json(nullptr);
-      j["devices"] = std::move(rows);
       nlohmann::json warnings = nlohmann::json::array();
       for (const std::string& w : view->config.warnings) warnings.push_back(w);
       for (const std::string& w : view->inventory.warnings()) {
         warnings.push_back(w);
       }
-      j["warnings"] = std::move(warnings);
-      ctx.out() << j.dump(2) << "\n";
+      out << "\n],\n\"warnings\": " << warnings.dump() << "}\n";
     } else {
       table.Print(ctx.out());
     }

@@ -1,5 +1,7 @@
 #include "cli/device_json.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 namespace pcipass::cli {
@@ -18,9 +20,7 @@ json NonEmpty(const std::string& s) {
 }
 
 std::string Hex(uint32_t v, int width) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%0*x", width, v);
-  return buf;
+  return fmt::format("{:0{}x}", v, width);
 }
 
 }  // namespace

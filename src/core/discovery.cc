@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <cstring>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "core/host_use.h"
 #include "core/iommu.h"
@@ -36,24 +39,36 @@ class Fd {
   int fd_;
 };
 
-// Entry names of the directory open as |dirfd| (which stays open).
+// Entry names of the directory |sub| relative to |dirfd| (which stays
+// open), sorted, without "." and "..". "." lists |dirfd| itself.
+// getdents64 straight on the fd instead of fdopendir/readdir: discovery
+// lists every device directory, and opendir's dup, fstat and two fcntl
+// calls were a fifth of its syscalls on a 4,096-function host.
 std::vector<std::string> ListAt(int dirfd, const char* sub) {
   std::vector<std::string> out;
-  int fd = ::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool self = sub[0] == '.' && sub[1] == '\0';
+  int fd =
+      self ? dirfd : ::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return out;
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return out;
-  }
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.' &&
-        (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == 0))) {
-      continue;
+  // The same fd may be listed twice (or used by readdir elsewhere).
+  if (self && ::lseek(fd, 0, SEEK_SET) != 0) return out;
+  alignas(dirent64) char buf[32768];
+  for (;;) {
+    ssize_t n = ::getdents64(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (e->d_name[0] == '.' &&
+          (e->d_name[1] == '\0' ||
+           (e->d_name[1] == '.' && e->d_name[2] == '\0'))) {
+        continue;
+      }
+      out.emplace_back(e->d_name);
     }
-    out.emplace_back(e->d_name);
   }
-  ::closedir(d);
+  if (!self) ::close(fd);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -214,7 +229,8 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
   std::vector<std::pair<int, PciAddress>> vfs;
   for (const std::string& name : entries.names()) {
     if (name.rfind("virtfn", 0) != 0) continue;
-    auto idx = sysfs::ParseInt(std::string_view(name).substr(6));
+    const std::string_view view = name;
+    auto idx = sysfs::ParseInt(view.substr(6));
     auto target = LinkBaseAt(fd, name.c_str());
     auto addr = target ? PciAddress::Parse(*target)
                        : Result<PciAddress>(Status::NotFound("no target"));
@@ -454,6 +470,46 @@ std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
 
 }  // namespace
 
+namespace {
+
+// Runs body(i) for every i in [0, n). Big hosts are read by up to 4
+// threads: discovery is bound by the kernel's path lookups and small file
+// reads, which proceed in parallel on separate cores (a 4,096-function
+// SR-IOV host). Small hosts stay on the calling thread. |body| must only
+// touch its own index's slot.
+template <typename Body>
+void ForEachIndex(size_t n, int max_threads, const Body& body) {
+  constexpr size_t kMinParallel = 512;
+  const size_t threads = std::min<size_t>(
+      static_cast<size_t>(std::max(1, max_threads)),
+      std::max<size_t>(1, std::thread::hardware_concurrency()));
+  if (n < kMinParallel || threads < 2) {
+    for (size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  const size_t chunk = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  size_t taken_to = chunk;  // [chunk, taken_to) belongs to started threads
+  try {
+    for (size_t t = 1; t < threads; ++t) {
+      const size_t lo = t * chunk;
+      const size_t hi = std::min(n, lo + chunk);
+      if (lo >= hi) break;
+      pool.emplace_back([&body, lo, hi] {
+        for (size_t i = lo; i < hi; ++i) body(i);
+      });
+      taken_to = hi;
+    }
+  } catch (const std::system_error&) {
+    // No more threads (resource limits): this thread does the rest.
+  }
+  for (size_t i = 0; i < std::min(chunk, n); ++i) body(i);
+  for (size_t i = taken_to; i < n; ++i) body(i);
+  for (std::thread& t : pool) t.join();
+}
+
+}  // namespace
+
 Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   const auto devs_dir = host.PciDevicesDir();
   Fd devsfd(::open(devs_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -464,18 +520,26 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   std::vector<std::string> warnings;
   std::vector<PciDevice> devices;
   std::set<PciAddress> vfio_dev;
-  auto names = ListAt(devsfd.get(), ".");
-  devices.reserve(names.size());
-  for (const std::string& name : names) {
+  std::vector<std::pair<PciAddress, std::string>> entries;
+  for (std::string& name : ListAt(devsfd.get(), ".")) {
     auto addr = PciAddress::Parse(name);
     if (!addr.ok()) {
       warnings.push_back(devs_dir.string() + "/" + name +
                          ": not a PCI address, skipped");
       continue;
     }
-    bool has_vfio = false;
-    devices.push_back(ReadDevice(devsfd.get(), *addr, name, &has_vfio));
-    if (has_vfio) vfio_dev.insert(*addr);
+    entries.emplace_back(*addr, std::move(name));
+  }
+  devices.resize(entries.size());
+  std::vector<char> has_vfio(entries.size(), 0);
+  ForEachIndex(entries.size(), opts.max_threads, [&](size_t i) {
+    bool vfio = false;
+    devices[i] =
+        ReadDevice(devsfd.get(), entries[i].first, entries[i].second, &vfio);
+    has_vfio[i] = vfio ? 1 : 0;
+  });
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (has_vfio[i]) vfio_dev.insert(entries[i].first);
   }
 
   PciNames pci_names(opts.pci_ids_path);
@@ -504,20 +568,30 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   const auto groups_dir = host.IommuGroupsDir();
   Fd groupsfd(::open(groups_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (groupsfd.ok()) {
-    for (const std::string& s : ListAt(groupsfd.get(), ".")) {
+    std::vector<std::pair<int, std::string>> ids;
+    for (std::string& s : ListAt(groupsfd.get(), ".")) {
       auto id = sysfs::ParseInt(s);
       if (!id || *id < 0 || *id > INT32_MAX) {
         warnings.push_back(groups_dir.string() + "/" + s +
                            ": not a group number, skipped");
         continue;
       }
-      auto g = ReadGroupAt(groupsfd.get(), s, static_cast<int>(*id));
-      if (!g) {
-        warnings.push_back(groups_dir.string() + "/" + s +
-                           ": cannot read group: " + std::strerror(errno));
+      ids.emplace_back(static_cast<int>(*id), std::move(s));
+    }
+    std::vector<std::optional<IommuGroup>> read(ids.size());
+    std::vector<int> read_errno(ids.size(), 0);
+    ForEachIndex(ids.size(), opts.max_threads, [&](size_t i) {
+      read[i] = ReadGroupAt(groupsfd.get(), ids[i].second, ids[i].first);
+      if (!read[i]) read_errno[i] = errno;  // errno is per thread
+    });
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!read[i]) {
+        warnings.push_back(
+            groups_dir.string() + "/" + ids[i].second +
+            ": cannot read group: " + std::strerror(read_errno[i]));
         continue;
       }
-      groups.emplace(g->id, std::move(*g));
+      groups.emplace(read[i]->id, std::move(*read[i]));
     }
   }
   // A device whose group link names a group we could not list.

@@ -35,6 +35,9 @@ struct DiscoveryOptions {
   std::string pci_ids_path;
   bool lookup_names = true;
   bool host_use = true;  // run host-use detection (host_use.h)
+  // Threads reading device and group directories on hosts with 512 or more
+  // of them (1: always the calling thread only). The result is the same.
+  int max_threads = 4;
 };
 
 // Reads the whole PCI inventory under |host|.

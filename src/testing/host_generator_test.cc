@@ -128,5 +128,45 @@ TEST(HostGenerator, CountsReachFourThousandFunctions) {
   EXPECT_GE(CountFunctions(shape), 4096);
 }
 
+// Big hosts are read by several threads; the inventory must be exactly
+// what one thread reads (same devices in the same order, same groups).
+TEST(HostGenerator, ParallelDiscoveryEqualsSerial) {
+  FixtureTree tree;
+  HostShape shape;
+  shape.sriov_pfs = 3;  // ~800 functions: above the parallel threshold
+  GenerateHost(tree, shape);
+  DiscoveryOptions one;
+  one.max_threads = 1;
+  DiscoveryOptions four;
+  four.max_threads = 4;
+  Result<Inventory> a = Discover(tree.host(), one);
+  Result<Inventory> b = Discover(tree.host(), four);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_GE(a->devices().size(), 512u);
+  ASSERT_EQ(a->devices().size(), b->devices().size());
+  auto row = [](const PciDevice& d) {
+    std::string r = d.address.ToString() + " " + d.driver.value_or("-") + " g" +
+                    std::to_string(d.iommu_group.value_or(-1)) + " n" +
+                    std::to_string(d.numa_node.value_or(-1)) + " " +
+                    (d.physfn ? d.physfn->ToString() : "-") + " vfs" +
+                    std::to_string(d.virtfns.size()) + " " + d.vendor_name +
+                    "/" + d.product_name + " use" +
+                    std::to_string(d.host_use.size());
+    return r;
+  };
+  for (size_t i = 0; i < a->devices().size(); ++i) {
+    ASSERT_EQ(row(a->devices()[i]), row(b->devices()[i])) << i;
+  }
+  ASSERT_EQ(a->groups().size(), b->groups().size());
+  for (const auto& [id, g] : a->groups()) {
+    const IommuGroup* h = b->FindGroup(id);
+    ASSERT_NE(h, nullptr) << id;
+    EXPECT_EQ(g.members, h->members) << id;
+    EXPECT_EQ(g.viable, h->viable) << id;
+    EXPECT_EQ(g.blockers, h->blockers) << id;
+  }
+  EXPECT_EQ(a->warnings(), b->warnings());
+}
+
 }  // namespace
 }  // namespace pcipass::testing
