@@ -49,7 +49,11 @@ int RunGroups(CommandContext& ctx, bool only_non_viable) {
   }
   Table t(
       {"GROUP", "VIABLE", "TYPE", "ADDRESS", "DRIVER", "CLASS", "BLOCKED BY"});
-  for (const auto& [id, g] : inv->groups()) {
+  // Not a structured binding: the row lambda uses the group, and clang
+  // before 16 cannot capture structured bindings.
+  for (const auto& entry : inv->groups()) {
+    const int id = entry.first;
+    const IommuGroup& g = entry.second;
     if (only_non_viable && g.viable) continue;
     std::string blockers;
     for (const std::string& b : g.blockers) {

@@ -19,7 +19,9 @@ namespace {
 // no C++ object with a destructor lives between setjmp and the libpci call.
 thread_local std::jmp_buf* g_jump = nullptr;
 
-void OnError(char* /*msg*/, ...) {
+// noreturn as a GNU attribute, which (unlike [[noreturn]]) is part of the
+// function type clang checks against pci_access::error.
+__attribute__((noreturn)) void OnError(char* /*msg*/, ...) {
   if (g_jump) std::longjmp(*g_jump, 1);
   std::abort();  // unreachable: every libpci call below sets g_jump
 }
@@ -132,7 +134,8 @@ std::string PciNames::Product(uint16_t vendor, uint16_t product) {
 }
 
 std::string PciNames::Class(uint32_t class_code) {
-  std::string name = Lookup(PCI_LOOKUP_CLASS, (class_code >> 8) & 0xffff, 0);
+  std::string name =
+      Lookup(PCI_LOOKUP_CLASS, static_cast<int>((class_code >> 8) & 0xffff), 0);
   // An unknown subclass of a known base class comes back as
   // "Display controller [0380]"; keep the name only.
   if (name.size() > 7 && name.back() == ']' && name[name.size() - 6] == '[' &&
