@@ -76,7 +76,8 @@ void BM_FitOneRequest(benchmark::State& state) {
     }
   }
   const char* product = state.range(0) ? "20b0" : "154c";
-  std::vector<PciRequest> reqs = {Req(product, state.range(1))};
+  std::vector<PciRequest> reqs = {
+      Req(product, static_cast<int>(state.range(1)))};
   FitOptions opt;
   opt.numa_cells = {0};
   for (auto _ : state) {

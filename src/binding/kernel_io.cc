@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h>  // environ (_GNU_SOURCE, always on in C++)
 
 #include <cerrno>
 #include <cstdlib>
@@ -14,8 +14,6 @@
 #include <vector>
 
 #include "core/sysfs.h"
-
-extern char** environ;
 
 namespace pcipass {
 

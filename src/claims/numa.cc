@@ -93,7 +93,8 @@ NumaTopology ReadNumaTopology(const HostRoot& host) {
   if (!nodes.ok()) return topo;
   for (const std::string& name : *nodes) {
     if (name.rfind("node", 0) != 0) continue;
-    std::optional<int> id = Number(std::string_view(name).substr(4));
+    const std::string_view view = name;
+    std::optional<int> id = Number(view.substr(4));
     if (!id) continue;
     std::optional<int> socket;
     auto cpulist = sysfs::ReadOptional(

@@ -364,12 +364,12 @@ TEST_F(ServiceTest, PropertyRandomClaimsAndReleases) {
       live.erase(inst);
     } else {
       std::vector<PciRequest> reqs;
-      int n = 1 + rng() % 2;
+      int n = 1 + static_cast<int>(rng() % 2);
       for (int i = 0; i < n; ++i) {
         const char* p = products[rng() % 3];
         std::string pf = p == std::string("1528") ? "type-PF" : "";
-        reqs.push_back(
-            testhosts::Request("a" + std::to_string(i), 1 + rng() % 3, p, pf));
+        reqs.push_back(testhosts::Request(
+            "a" + std::to_string(i), 1 + static_cast<int>(rng() % 3), p, pf));
       }
       detach_result_ =
           rng() % 10 == 0 ? Status::IOError("injected") : Status::Ok();

@@ -45,11 +45,12 @@ int Worker(const std::string& path, const HostSnapshot& snap, int id) {
       continue;
     }
     std::vector<PciRequest> reqs;
-    int n = 1 + rng() % 2;
+    int n = 1 + static_cast<int>(rng() % 2);
     for (int i = 0; i < n; ++i) {
       std::string p = products[rng() % 3];
-      reqs.push_back(testhosts::Request("a" + std::to_string(i), 1 + rng() % 3,
-                                        p, p == "1528" ? "type-PF" : ""));
+      reqs.push_back(testhosts::Request("a" + std::to_string(i),
+                                        1 + static_cast<int>(rng() % 3), p,
+                                        p == "1528" ? "type-PF" : ""));
     }
     bool fail_handoff = rng() % 10 == 0;
     ClaimOptions co;

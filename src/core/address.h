@@ -37,6 +37,8 @@ struct PciAddress {
   std::string SlotHex() const;
   std::string FunctionHex() const;
 
+  // modernize-use-nullptr: clang-tidy 14 false positive on a defaulted <=>.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const PciAddress&) const = default;
 };
 

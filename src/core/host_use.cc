@@ -50,7 +50,7 @@ std::string Basename(const std::string& p) {
 // 32 hex chars -> in6_addr.
 bool HexToV6(const std::string& hex, in6_addr* out) {
   if (hex.size() != 32) return false;
-  for (int i = 0; i < 16; ++i) {
+  for (size_t i = 0; i < 16; ++i) {
     auto v = std::stoul(hex.substr(i * 2, 2), nullptr, 16);
     out->s6_addr[i] = static_cast<uint8_t>(v);
   }

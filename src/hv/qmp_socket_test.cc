@@ -9,14 +9,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h>  // environ (_GNU_SOURCE, always on in C++)
 
 #include <chrono>
 #include <thread>
 
 #include "testing/fixture_tree.h"
-
-extern char** environ;
 
 namespace pcipass::hv {
 namespace {
@@ -43,6 +41,7 @@ class QmpSocketTest : public ::testing::Test {
                                      "-device",
                                      "pcie-root-port,id=rp1,chassis=1"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     int rc = posix_spawnp(&pid_, kQemu, nullptr, nullptr, argv.data(), environ);

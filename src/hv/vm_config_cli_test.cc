@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h>  // environ (_GNU_SOURCE, always on in C++)
 
 #include <cstdio>
 #include <filesystem>
@@ -17,8 +17,6 @@
 #include "cli/commands.h"
 #include "store/ledger.h"
 #include "testing/fixture_tree.h"
-
-extern char** environ;
 
 namespace pcipass {
 namespace {
@@ -60,6 +58,7 @@ class VmConfigCliTest : public ::testing::Test {
                                      tree_.Abs("state").string(), "vm-config"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<const char*> cargv;
+    cargv.reserve(argv.size());
     for (const std::string& a : argv) cargv.push_back(a.c_str());
     std::ostringstream out, err;
     int rc =
@@ -216,6 +215,7 @@ class HotplugCliTest : public VmConfigCliTest {
                                      "-device",
                                      "pcie-root-port,id=rp1,chassis=1"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ASSERT_EQ(
@@ -237,6 +237,7 @@ class HotplugCliTest : public VmConfigCliTest {
                                      tree_.Abs("state").string(), "hotplug"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<const char*> cargv;
+    cargv.reserve(argv.size());
     for (const std::string& a : argv) cargv.push_back(a.c_str());
     std::ostringstream out, err;
     int rc =
