@@ -107,10 +107,10 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
           if (k == "vendor_id" || k == "product_id") {
             std::optional<uint16_t> id;
             if (!ParseId(s, &id)) {
-              return Bad(
-                  e,
-                  "\"" + k + "\": \"" + s + "\" is not 1-4 hex digits or \"*\"",
-                  src);
+              std::string what = "\"" + k + "\": \"";
+              what += s;
+              what += "\" is not 1-4 hex digits or \"*\"";
+              return Bad(e, what, src);
             }
             (k == "vendor_id" ? sel.vendor_id : sel.product_id) = id;
           } else if (k == "address") {

@@ -39,6 +39,7 @@ std::string Join(const std::vector<std::string>& parts,
 
 std::string JoinAddrs(const std::vector<PciAddress>& addrs) {
   std::vector<std::string> parts;
+  parts.reserve(addrs.size());
   for (const auto& a : addrs) parts.push_back(a.ToString());
   return Join(parts);
 }

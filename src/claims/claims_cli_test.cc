@@ -103,6 +103,7 @@ class ClaimsCliTest : public ::testing::Test {
                                     tree_.Abs("state").string()};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<const char*> argv;
+    argv.reserve(all.size());
     for (const std::string& a : all) argv.push_back(a.c_str());
     std::ostringstream out, err;
     int code =
@@ -304,6 +305,7 @@ TEST_F(ClaimsCliTest, InvalidClaimsSettingsAreRefused) {
                                   "fit",
                                   "nic:1"};
   std::vector<const char*> argv;
+  argv.reserve(all.size());
   for (const std::string& a : all) argv.push_back(a.c_str());
   std::ostringstream out, err;
   int code = cli::RunCli(static_cast<int>(argv.size()), argv.data(), out, err);

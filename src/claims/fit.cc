@@ -187,6 +187,7 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     std::vector<NumaRank> rank;
     if (!failed) {
       std::vector<std::optional<int>> nodes;
+      nodes.reserve(cands.size());
       for (const LedgerDevice* d : cands) nodes.push_back(d->numa_node);
       NumaSelection sel = SelectByNuma(nodes, req.count, req.numa_policy,
                                        options.numa_cells, host.topology);

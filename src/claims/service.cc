@@ -467,9 +467,10 @@ Result<ReleaseOutcome> Release(Ledger& ledger, const HostSnapshot& snap,
     if (r.ok()) {
       rescanned = std::move(*r);
     } else {
-      out.notes.push_back("could not look at the host again after the "
-                          "reattach (" + r.status().message() +
-                          "); the next command records the new drivers");
+      out.notes.push_back(
+          "could not look at the host again after the "
+          "reattach (" +
+          r.status().message() + "); the next command records the new drivers");
     }
   }
   const HostSnapshot& now = rescanned ? *rescanned : snap;
@@ -563,6 +564,7 @@ UsageReport ComputeUsage(const std::vector<Event>& events, int64_t since,
     }
   }
   std::vector<PciAddress> still;
+  still.reserve(open.size());
   for (const auto& [a, o] : open) still.push_back(a);
   for (const PciAddress& a : still) close(a, until);
   for (const auto& [k, h] : inst_h) {

@@ -23,7 +23,7 @@ struct CliResult {
   std::string out, err;
 };
 
-CliResult Pcipass(std::vector<std::string> args) {
+CliResult Pcipass(const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"pcipass"};
   for (const std::string& a : args) argv.push_back(a.c_str());
   std::ostringstream out, err;

@@ -570,6 +570,7 @@ HostReport CheckHost(const HostRoot& host) {
         failed.front()->detail;
   } else {
     std::vector<std::string> ids;
+    ids.reserve(failed.size());
     for (const HostCheck* c : failed) ids.push_back(c->id);
     r.verdict = "PCI passthrough is not ready: fix " + Join(ids, ", ");
   }

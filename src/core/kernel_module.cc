@@ -9,7 +9,7 @@ namespace pcipass {
 
 namespace fs = std::filesystem;
 
-bool ModuleListHas(const std::string& list, std::string mod) {
+bool ModuleListHas(const std::string& list, const std::string& mod) {
   std::istringstream in(list);
   std::string line;
   while (std::getline(in, line)) {

@@ -28,7 +28,7 @@ struct ModuleStatus {
 
 // True when a line of |list| (modules.dep or modules.builtin text) names
 // module |mod| (underscore spelling).
-bool ModuleListHas(const std::string& list, std::string mod);
+bool ModuleListHas(const std::string& list, const std::string& mod);
 
 // State of module |mod| for kernel |kernel_release| ("" = unknown: then
 // only kLoaded or kAbsent). |loaded| and |loaded_evidence| come from the

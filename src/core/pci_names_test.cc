@@ -30,7 +30,7 @@ TEST(PciNames, LooksUpFromAGivenDatabase) {
 TEST(PciNames, MissingOrMalformedDatabaseIsNotFatal) {
   testing::FixtureTree tree;
   tree.WriteFile("bad", "this is not\n\t\t\tpci.ids\nC zz\n");
-  for (std::string path :
+  for (const std::string& path :
        {tree.Abs("missing").string(), tree.Abs("bad").string()}) {
     PciNames names(path);
     EXPECT_EQ(names.Vendor(0x8086), "") << path;

@@ -116,7 +116,9 @@ Status ValidateAssignments(std::span<const HostdevAssignment> devices) {
   for (const HostdevAssignment& d : devices) {
     const std::string host = d.host.ToString();
     auto bad = [&](const std::string& what) {
-      return Status::InvalidArgument("device " + host + ": " + what);
+      std::string msg = "device " + host + ": ";
+      msg += what;
+      return Status::InvalidArgument(std::move(msg));
     };
     if (!IsValidDeviceId(d.id)) {
       return bad("device id " + Quoted(d.id) +

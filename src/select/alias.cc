@@ -89,9 +89,12 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
       PCIPASS_RETURN_IF_ERROR(need_string(key, v));
       std::string id = v.get<std::string>();
       if (!IsFourHex(id)) {
-        return AliasError(where, "key '" + key + "' is '" + id +
-                                     "'; accepted: exactly 4 hex digits "
-                                     "such as \"8086\" (no '*', no '0x')");
+        std::string reason = "key '" + key + "' is '";
+        reason += id;
+        reason +=
+            "'; accepted: exactly 4 hex digits such as \"8086\" "
+            "(no '*', no '0x')";
+        return AliasError(where, reason);
       }
       out.spec[key] = Lower(id);
     } else if (key == "device_type") {
@@ -318,7 +321,12 @@ std::optional<std::string> AliasSpecMismatch(const PciDevice& dev,
       continue;
     }
     if (have != show(value)) {
-      return key + " " + have + " is not the alias's " + show(value);
+      std::string why = key;
+      why += " ";
+      why += have;
+      why += " is not the alias's ";
+      why += show(value);
+      return why;
     }
   }
   return std::nullopt;

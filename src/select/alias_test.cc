@@ -13,6 +13,7 @@ using ::testing::HasSubstr;
 AliasTable Parse(const std::vector<std::string>& values,
                  std::vector<Status>* errors, bool placement = false) {
   std::vector<AliasEntry> entries;
+  entries.reserve(values.size());
   int line = 1;
   for (const std::string& v : values) {
     entries.push_back({v, "a.conf:" + std::to_string(line++)});

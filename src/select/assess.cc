@@ -89,23 +89,25 @@ Assessment Assess(const Inventory& inv, const PciDevice& dev,
       // "group" step; list and explain must say the same).
       if (options.have_config &&
           !DecideAllowed(specs, *md, options.vpd).allowed) {
-        add("group_member_not_allowed", "error",
-            "IOMMU group " + g + " member " + m.ToString() + " (" +
-                md->driver.value_or("no driver") +
-                ") is not selected by any [pci]device_spec entry; the whole "
-                "group goes to one VM, so " + addr +
-                " cannot be assigned without it",
-            "allow it too: [pci]device_spec = {\"address\": \"" +
-                m.ToString() + "\"} (it will go to the same VM), or move " +
-                addr + " to a slot with its own group");
+        std::string what = "IOMMU group " + g + " member " + m.ToString() +
+                           " (" + md->driver.value_or("no driver") +
+                           ") is not selected by any [pci]device_spec entry; "
+                           "the whole group goes to one VM, so ";
+        what += addr;
+        what += " cannot be assigned without it";
+        add("group_member_not_allowed", "error", std::move(what),
+            "allow it too: [pci]device_spec = {\"address\": \"" + m.ToString() +
+                "\"} (it will go to the same VM), or move " + addr +
+                " to a slot with its own group");
       }
       for (const HostUse& u : md->host_use) {
         if (u.kind == "bridge") continue;
-        add("group_member_host_use", "error",
-            "IOMMU group " + g + " member " + m.ToString() +
-                " is used by the host (" + u.kind + ": " + u.reason +
-                "); the whole group goes to the VM, so " + addr +
-                " cannot be taken",
+        std::string what = "IOMMU group " + g + " member " + m.ToString() +
+                           " is used by the host (" + u.kind + ": " + u.reason +
+                           "); the whole group goes to the VM, so ";
+        what += addr;
+        what += " cannot be taken";
+        add("group_member_host_use", "error", std::move(what),
             "stop the host's use of " + m.ToString() + " (" + u.reason +
                 "), or move " + addr + " to a slot with its own group");
       }

@@ -27,7 +27,7 @@ PciDevice Dev(const char* addr, std::optional<int> group,
   return d;
 }
 
-IommuGroup Group(int id, std::vector<const char*> members, bool viable,
+IommuGroup Group(int id, const std::vector<const char*>& members, bool viable,
                  std::vector<std::string> blockers = {}) {
   IommuGroup g;
   g.id = id;
@@ -196,11 +196,11 @@ TEST(AssessTest, GroupMemberNotAllowed) {
   ASSERT_TRUE(errors.empty());
   PciDevice audio = Dev("0000:03:00.1", 5, "snd_hda_intel");
   audio.product_id = 0x1aef;
-  Inventory inv({Dev("0000:03:00.0", 5, "nvidia"), audio},
-                {{5, Group(5, {"0000:03:00.0", "0000:03:00.1"}, false,
-                           {"0000:03:00.0 (nvidia)",
-                            "0000:03:00.1 (snd_hda_intel)"})}},
-                {});
+  Inventory inv(
+      {Dev("0000:03:00.0", 5, "nvidia"), audio},
+      {{5, Group(5, {"0000:03:00.0", "0000:03:00.1"}, false,
+                 {"0000:03:00.0 (nvidia)", "0000:03:00.1 (snd_hda_intel)"})}},
+      {});
   Assessment a = Assess(inv, inv.devices()[0], only_gpu, {true, {}});
   EXPECT_TRUE(a.allowed);
   EXPECT_FALSE(a.assignable) << Codes(a);

@@ -445,10 +445,11 @@ Result<DeviceSpec> DeviceSpecBuilder::Build(const json& obj,
       if (!known && key.rfind("x-", 0) != 0 && !options.extra_tags.count(key)) {
         std::string accepted = "vendor_id, product_id, address, devname";
         for (const std::string& t : KnownTagNames()) accepted += ", " + t;
-        return SpecError(where, "unknown key '" + key + "' (value " + v.dump() +
-                                    "); accepted keys: " + accepted +
-                                    ", and tags named in [pci]extra_tags or "
-                                    "starting with 'x-'");
+        std::string msg = "unknown key '" + key + "' (value " + v.dump() +
+                          "); accepted keys: ";
+        msg += accepted;
+        msg += ", and tags named in [pci]extra_tags or starting with 'x-'";
+        return SpecError(where, msg);
       }
       std::optional<std::string> value;
       if (v.is_string()) {

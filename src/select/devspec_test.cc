@@ -33,7 +33,7 @@ PciDevice Dev(const char* addr = "0000:0a:00.5", uint16_t vendor = 0x8086,
 class DevSpecTest : public ::testing::Test {
  protected:
   Result<DeviceSpec> Spec(const std::string& json,
-                          DeviceSpecOptions options = {}) {
+                          const DeviceSpecOptions& options = {}) {
     return DeviceSpec::FromJson(json, "t.conf:1", tree_.host(), options);
   }
   // Marks |addr| as a PF in sysfs (sriov_totalvfs > 0).
@@ -53,7 +53,7 @@ class DevSpecTest : public ::testing::Test {
 };
 
 // Expects |json| to fail with a message ending in "<prefix><nova>".
-void ExpectNovaError(Result<DeviceSpec> r, const std::string& nova,
+void ExpectNovaError(const Result<DeviceSpec>& r, const std::string& nova,
                      const std::string& label) {
   ASSERT_FALSE(r.ok()) << label;
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << label;
@@ -391,7 +391,7 @@ TEST_F(DevSpecTest, Row22RemoteManagedPfAddress) {
 TEST_F(DevSpecTest, Row23RemoteManagedNeedsVpdSerial) {
   auto s = Spec(R"({"product_id":"5057","remote_managed":"true"})");
   ASSERT_TRUE(s.ok());
-  auto serial = [](std::optional<std::string> sn) {
+  auto serial = [](const std::optional<std::string>& sn) {
     return [sn](const PciAddress& a) -> std::optional<std::string> {
       // Only the PF has VPD, as on real SmartNICs.
       if (a == Addr("0000:0a:00.0")) return sn;

@@ -423,7 +423,9 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
   std::string disk_path = base + "/" + disk;
   paths[disk] = disk_path;
   for (const std::string& p : block.partitions) {
-    paths[p] = disk_path + "/" + p;
+    std::string path = disk_path + "/";
+    path += p;
+    paths[p] = std::move(path);
   }
   for (const auto& [name, path] : paths) {
     int minor = next_minor_++;
@@ -445,7 +447,9 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
     tree_.Symlink(
         it->second + "/holders/" + holder,
         UpLevels(StripSys(it->second) + "/holders") + StripSys(hpath));
-    tree_.Symlink(hpath + "/slaves/" + member,
+    std::string slave = hpath + "/slaves/";
+    slave += member;
+    tree_.Symlink(slave,
                   UpLevels(StripSys(hpath) + "/slaves") + StripSys(it->second));
   }
   auto dev_of = [&](const std::string& name) {
@@ -462,9 +466,11 @@ void SysfsBuilder::AddBlockDevice(const std::string& address,
   for (const std::string& m : block.mounted) {
     if (!paths.count(m)) Die("mounted unknown " + m);
     int id = 100 + static_cast<int>(mount_lines_.size());
-    mount_lines_.push_back(std::to_string(id) + " 1 " + dev_of(m) + " / /mnt/" +
-                           m + " rw,relatime shared:1 - ext4 /dev/" + m +
-                           " rw");
+    std::string line = std::to_string(id) + " 1 " + dev_of(m) + " / /mnt/" + m +
+                       " rw,relatime shared:1 - ext4 /dev/";
+    line += m;
+    line += " rw";
+    mount_lines_.push_back(std::move(line));
   }
   for (const std::string& s : block.swap) {
     if (!paths.count(s)) Die("swap on unknown " + s);
@@ -520,7 +526,9 @@ void SysfsBuilder::SetDriver(const std::string& address,
   const std::string path = DevicePath(addr);
   tree_.Remove(path + "/driver");
   for (const std::string& d : drivers_) {
-    tree_.Remove("sys/bus/pci/drivers/" + d + "/" + addr);
+    std::string link = "sys/bus/pci/drivers/" + d + "/";
+    link += addr;
+    tree_.Remove(link);
   }
   tree_.Remove(path + "/vfio-dev");
   if (driver) {
