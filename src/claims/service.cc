@@ -60,23 +60,28 @@ std::optional<bool> ParseBool(const std::string& v) {
 
 Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini) {
   ClaimsSettings s;
-  for (const std::string& key : ini.Keys("claims")) {
-    std::string value = ini.Get("claims", key).value_or("");
-    if (key == "placement") {
-      Result<Placement> p = ParsePlacement(value);
-      if (!p.ok()) return p.status();
+  // Every occurrence is checked (the last one wins, oslo's rule), and the
+  // error names its file:line.
+  for (const IniEntry& e : ini.entries()) {
+    if (e.section != "claims") continue;
+    const std::string where = ini.Where(e.line) + ": [claims] ";
+    if (e.key == "placement") {
+      Result<Placement> p = ParsePlacement(e.value);
+      if (!p.ok()) {
+        return Status(p.status().code(), where + p.status().message());
+      }
       s.placement = *p;
-    } else if (key == "reattach_on_release") {
-      std::optional<bool> b = ParseBool(value);
+    } else if (e.key == "reattach_on_release") {
+      std::optional<bool> b = ParseBool(e.value);
       if (!b) {
-        return Status::InvalidArgument("[claims] reattach_on_release = '" +
-                                       value +
+        return Status::InvalidArgument(where + "reattach_on_release = '" +
+                                       e.value +
                                        "' is not a boolean; use true or false");
       }
       s.reattach_on_release = *b;
     } else {
       return Status::InvalidArgument(
-          "[claims] has unknown key '" + key +
+          where + "unknown key '" + e.key +
           "'; accepted: placement, reattach_on_release");
     }
   }

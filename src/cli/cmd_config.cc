@@ -45,10 +45,7 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
       load.errors.push_back(h.status());
     }
     Result<claims::ClaimsSettings> c = claims::ReadClaimsSettings(cfg.ini);
-    if (!c.ok()) {
-      load.errors.push_back(
-          Status(c.status().code(), path + ": " + c.status().message()));
-    }
+    if (!c.ok()) load.errors.push_back(c.status());  // names file:line
   }
   if (ctx.json()) {
     nlohmann::json j;
