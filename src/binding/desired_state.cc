@@ -75,12 +75,14 @@ bool VfioSelector::Matches(const PciDevice& dev) const {
   return true;
 }
 
-Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
+HostDesiredState ParseHostSection(const IniFile& ini,
+                                  std::vector<Status>* errors) {
   HostDesiredState state;
   std::set<PciAddress> numvfs_seen, autoprobe_seen;
   const std::string& src = ini.source();
-  for (const IniEntry& e : ini.entries()) {
-    if (e.section != "host") continue;
+  // One entry; an error leaves |state| without it and parsing goes on, so
+  // `config check` can list every bad line.
+  auto parse_entry = [&](const IniEntry& e) -> Status {
     const std::string where = ini.Where(e.line);
     if (e.key == "vfio") {
       VfioSelector sel;
@@ -183,15 +185,31 @@ Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
                      "\" (accepted: vfio, sriov_numvfs, sriov_autoprobe)",
                  src);
     }
+    return Status::Ok();
+  };
+  for (const IniEntry& e : ini.entries()) {
+    if (e.section != "host") continue;
+    Status st = parse_entry(e);
+    if (!st.ok()) errors->push_back(std::move(st));
   }
   for (const SriovTarget& t : state.sriov) {
     if (t.numvfs < 0) {
-      return Status::InvalidArgument(
+      errors->push_back(Status::InvalidArgument(
           t.where + ": [host] sriov_autoprobe for " + t.pf.ToString() +
-          " needs a sriov_numvfs line for the same PF");
+          " needs a sriov_numvfs line for the same PF"));
     }
   }
   return state;
+}
+
+Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
+  std::vector<Status> errors;
+  HostDesiredState state = ParseHostSection(ini, &errors);
+  if (errors.empty()) return state;
+  if (errors.size() == 1) return errors.front();
+  std::string all = std::to_string(errors.size()) + " errors in [host]:";
+  for (const Status& e : errors) all += "\n  " + e.message();
+  return Status::InvalidArgument(all);
 }
 
 Result<ApplyReport> Apply(const HostRoot& host, KernelIo& io,

@@ -64,6 +64,10 @@ struct HostDesiredState {
 // unknown keys or no keys, a bad "ADDR=N" / "ADDR=on|off" value, the same
 // PF twice.
 Result<HostDesiredState> ParseHostSection(const IniFile& ini);
+// The same, collecting every error (file order) in |errors| instead of
+// failing: the state holds the valid entries. For `pcipass config check`.
+HostDesiredState ParseHostSection(const IniFile& ini,
+                                  std::vector<Status>* errors);
 
 struct ApplyOptions {
   std::string state_dir;

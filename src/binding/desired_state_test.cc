@@ -45,6 +45,30 @@ TEST(DesiredStateTest, ParsesSelectorsAndCounts) {
   EXPECT_TRUE(Parse("[pci]\n")->empty());
 }
 
+// Every bad line is reported (config check lists them all); the valid
+// lines still parse. apply's single Result says how many there are.
+TEST(DesiredStateTest, EveryErrorIsCollected) {
+  auto ini = IniFile::Parse(
+      "[host]\n"
+      "vfio = eth0\n"
+      "vfio = 0000:06:00.0\n"
+      "sriov_numvfs = 0000:03:00.0=lots\n"
+      "colour = blue\n",
+      "pcipass.conf");
+  ASSERT_TRUE(ini.ok());
+  std::vector<Status> errors;
+  HostDesiredState st = ParseHostSection(*ini, &errors);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0].message().find("pcipass.conf:2"), std::string::npos);
+  EXPECT_NE(errors[1].message().find("pcipass.conf:4"), std::string::npos);
+  EXPECT_NE(errors[2].message().find("pcipass.conf:5"), std::string::npos);
+  ASSERT_EQ(st.vfio.size(), 1u) << "the valid line is kept";
+  auto r = ParseHostSection(*ini);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("3 errors in [host]"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(DesiredStateTest, BadInputNamesLineKeyValueAndAccepted) {
   struct Case {
     std::string line;

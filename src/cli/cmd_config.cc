@@ -38,12 +38,9 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
   // when `apply` or `claim` runs, possibly at boot.
   HostDesiredState host_state;
   if (!cfg.ini.Sections().empty()) {
-    Result<HostDesiredState> h = ParseHostSection(cfg.ini);
-    if (h.ok()) {
-      host_state = *h;
-    } else {
-      load.errors.push_back(h.status());
-    }
+    std::vector<Status> host_errors;
+    host_state = ParseHostSection(cfg.ini, &host_errors);
+    for (Status& e : host_errors) load.errors.push_back(std::move(e));
     Result<claims::ClaimsSettings> c = claims::ReadClaimsSettings(cfg.ini);
     if (!c.ok()) load.errors.push_back(c.status());  // names file:line
   }
