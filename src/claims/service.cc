@@ -68,7 +68,9 @@ Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini) {
     if (e.key == "placement") {
       Result<Placement> p = ParsePlacement(e.value);
       if (!p.ok()) {
-        return Status(p.status().code(), where + p.status().message());
+        // ParsePlacement's message already says "[claims] placement = ...".
+        return Status(p.status().code(),
+                      ini.Where(e.line) + ": " + p.status().message());
       }
       s.placement = *p;
     } else if (e.key == "reattach_on_release") {

@@ -135,7 +135,7 @@ placement = scatter
   EXPECT_THAT(r.out, HasSubstr("INVALID, 2 errors"));
   EXPECT_THAT(r.out, HasSubstr("bad.conf:4: [host] sriov_numvfs"));
   EXPECT_THAT(r.out, HasSubstr("lots"));
-  EXPECT_THAT(r.out, HasSubstr("bad.conf:6: [claims] "));
+  EXPECT_THAT(r.out, HasSubstr("bad.conf:6: [claims] placement = 'scatter'"));
   EXPECT_THAT(r.out, HasSubstr("scatter"));
   CliRun j =
       RunPcipass({"--root", host.root(), "--json", "config", "check", bad});
