@@ -200,6 +200,48 @@ void ReadNetdevs(int devfd, PciDevice& dev) {
   }
 }
 
+// Network interfaces that sit deeper than <pci dev>/net/: virtio-net's is
+// <pci dev>/virtioN/net/eth0, and other drivers nest them too. They are
+// found from sys/class/net links, whose targets name the owning PCI
+// function as their deepest PCI-address component. Missing them would hide
+// a host NIC with an address from host-use detection.
+void AddNestedNetdevs(const HostRoot& host, std::vector<PciDevice>& devices) {
+  const std::filesystem::path class_net = host.ClassDir("net");
+  auto names = sysfs::ListDir(class_net);
+  if (!names.ok()) return;
+  std::unordered_map<PciAddress, size_t> index;
+  for (size_t i = 0; i < devices.size(); ++i) index[devices[i].address] = i;
+  for (const std::string& ifname : *names) {
+    auto target = sysfs::ReadLink(class_net / ifname);
+    if (!target.ok()) continue;  // virtual interfaces have no PCI parent
+    std::optional<PciAddress> owner;
+    for (const auto& part : *target) {
+      auto a = PciAddress::Parse(part.string());
+      if (a.ok()) owner = *a;
+    }
+    if (!owner) continue;
+    auto it = index.find(*owner);
+    if (it == index.end()) continue;
+    PciDevice& dev = devices[it->second];
+    const bool known =
+        std::any_of(dev.netdevs.begin(), dev.netdevs.end(),
+                    [&](const NetdevInfo& n) { return n.name == ifname; });
+    if (known) continue;  // read from <pci dev>/net/ already
+    NetdevInfo n;
+    n.name = ifname;
+    const std::filesystem::path dir = class_net / ifname;
+    n.operstate = sysfs::ReadOptional(dir / "operstate");
+    if (auto flags = sysfs::ReadOptional(dir / "flags")) {
+      auto v = sysfs::ParseHex(*flags);
+      n.admin_up = v && (*v & 0x1);  // IFF_UP
+    }
+    if (auto m = sysfs::ReadLink(dir / "master"); m.ok()) {
+      n.master = m->filename().string();
+    }
+    dev.netdevs.push_back(std::move(n));
+  }
+}
+
 void ReadNvme(int devfd, PciDevice& dev) {
   Fd nfd(::openat(devfd, "nvme", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!nfd.ok()) return;
@@ -541,6 +583,8 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   for (size_t i = 0; i < entries.size(); ++i) {
     if (has_vfio[i]) vfio_dev.insert(entries[i].first);
   }
+
+  AddNestedNetdevs(host, devices);
 
   PciNames pci_names(opts.pci_ids_path);
   if (opts.lookup_names && !pci_names.available()) {

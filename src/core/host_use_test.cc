@@ -100,6 +100,34 @@ TEST_F(HostUseTest, IPv6AddressesAreReportedWithoutLinkLocal) {
   EXPECT_TRUE(d.netdevs[0].has_route);
 }
 
+// virtio-net puts its interface one level deeper (<pci dev>/virtio2/net/
+// eth0), found through sys/class/net; this development VM's own NIC is one.
+TEST_F(HostUseTest, NestedVirtioNetdevIsFoundAndInUse) {
+  DeviceSpec virtio;
+  virtio.address = "0000:00:03.0";
+  virtio.vendor = 0x1af4;
+  virtio.device = 0x1041;
+  virtio.driver = "virtio-pci";
+  b_.AddDevice(virtio);
+  NetdevSpec up;
+  // IPv6: fixtures carry addresses in proc/net/if_inet6 (IPv4 ones come
+  // from netlink, on the real root only).
+  up.addresses = {"2001:db8::2/64"};
+  up.default_route = true;
+  b_.AddNestedNetdev("0000:00:03.0", "virtio2", "eth0", up);
+  const PciDevice& d = Run("0000:00:03.0");
+  ASSERT_EQ(d.netdevs.size(), 1u);
+  EXPECT_EQ(d.netdevs[0].name, "eth0");
+  EXPECT_EQ(d.netdevs[0].operstate, "up");
+  std::vector<std::string> why = Reasons(d, "netdev");
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("eth0 is up with address 2001:db8::2/64"),
+            std::string::npos)
+      << why[0];
+  // The other PCI devices do not get it.
+  EXPECT_TRUE(Run("0000:01:00.0").netdevs.empty());
+}
+
 TEST_F(HostUseTest, SlaveOfActiveBondIsInUse) {
   NetdevSpec bond;
   bond.addresses = {"2001:db8::9/64"};

@@ -322,6 +322,15 @@ void SysfsBuilder::AddNetdev(const std::string& address,
   AddNetdevIn(DevicePath(address), ifname, net);
 }
 
+void SysfsBuilder::AddNestedNetdev(const std::string& address,
+                                   const std::string& subdir,
+                                   const std::string& ifname,
+                                   const NetdevSpec& net) {
+  const std::string dir = DevicePath(address) + "/" + subdir;
+  tree_.MakeDir(dir);
+  AddNetdevIn(dir, ifname, net);
+}
+
 void SysfsBuilder::AddNetdevIn(const std::string& dev_dir,
                                const std::string& ifname,
                                const NetdevSpec& net) {

@@ -110,6 +110,10 @@ class SysfsBuilder {
 
   void AddNetdev(const std::string& address, const std::string& ifname,
                  const NetdevSpec& net = {});
+  // A netdev one level below the device, as virtio-net makes it:
+  // <device>/<subdir>/net/<ifname> (e.g. subdir "virtio2").
+  void AddNestedNetdev(const std::string& address, const std::string& subdir,
+                       const std::string& ifname, const NetdevSpec& net = {});
   // A netdev not below any PCI device (bond0, br0, lo).
   void AddVirtualNetdev(const std::string& ifname, const NetdevSpec& net = {});
   void AddBlockDevice(const std::string& address, const std::string& disk,
