@@ -82,7 +82,7 @@ RunFn SetupReattachCommand(CLI::App& sub) {
                  "watchdog for each sysfs write (default 15000)");
   sub.add_option("--force", f->force,
                  "give back devices an instance holds in the claims ledger "
-                 "(the reason is printed on stderr)");
+                 "(the reason goes to stderr and <state>/log)");
   return [f](CommandContext& ctx) -> int {
     auto addrs = ParseAll(f->addresses);
     if (!addrs.ok()) {
@@ -110,8 +110,11 @@ RunFn SetupReattachCommand(CLI::App& sub) {
     if (!held->empty()) {
       ctx.err() << "pcipass: warning: --force \"" << f->force
                 << "\": reattaching devices the ledger gives to instances: "
-                << *held << "; the reason is logged in " << ctx.StateDir()
-                << "/log\n";
+                << *held
+                << (f->dry_run ? " (dry run: nothing is logged)"
+                               : "; the reason is logged in " + ctx.StateDir() +
+                                     "/log")
+                << "\n";
     }
     HandOffOptions opts;
     opts.state_dir = ctx.StateDir();
