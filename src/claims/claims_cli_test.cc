@@ -267,6 +267,23 @@ TEST_F(ClaimsCliTest, HandOffCommandsRespectClaims) {
   // The other VF is free: reattach is not refused for it.
   std::string other = vf == "0000:03:10.0" ? "0000:03:10.2" : "0000:03:10.0";
   EXPECT_EQ(Pcipass({"reattach", other, "--dry-run"}).code, 0);
+
+  // A ledger that cannot be read: the commands refuse, naming the file,
+  // because they cannot prove a device is free.
+  for (const char* f : {"ledger.sqlite-wal", "ledger.sqlite-shm"}) {
+    std::filesystem::remove(tree_.Abs(std::string("state/") + f));
+  }
+  tree_.WriteFile("state/ledger.sqlite", "not a database\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"reattach", other, "--dry-run"},
+        std::vector<std::string>{"sriov", "0000:03:00.0", "--numvfs", "0",
+                                 "--dry-run"}}) {
+    CliRun bad = Pcipass(args);
+    EXPECT_EQ(bad.code, 1) << args[0] << ": " << bad.err;
+    EXPECT_NE(bad.err.find("cannot tell which"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("state/ledger.sqlite"), std::string::npos)
+        << bad.err;
+  }
 }
 
 TEST_F(ClaimsCliTest, BadInputsAreClearErrors) {

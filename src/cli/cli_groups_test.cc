@@ -169,6 +169,15 @@ TEST(GroupsCliErrors, UnknownFlagIsUsageError) {
   EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
 }
 
+TEST(CliVersion, TextAndJson) {
+  CliResult t = Pcipass({"version"});
+  EXPECT_EQ(t.code, 0);
+  EXPECT_EQ(t.out.rfind("pcipass ", 0), 0u) << t.out;
+  CliResult j = Pcipass({"--json", "version"});
+  EXPECT_EQ(j.code, 0);
+  EXPECT_TRUE(json::parse(j.out)["version"].is_string()) << j.out;
+}
+
 TEST(CliErrors, UnknownCommandNamesItAndListsCommands) {
   CliResult r = Pcipass({"--root", "/nonexistent", "lsit", "--json"});
   EXPECT_EQ(r.code, 2);

@@ -11,6 +11,7 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 json Row(const json& list, const std::string& addr) {
   for (const json& d : list["devices"]) {
@@ -140,6 +141,36 @@ TEST(CliListTest, TableAndFilters) {
   EXPECT_EQ(j["devices"].size(), 3u);
   CliRun allowed = host.Run({"list", "--allowed", "--json"});
   EXPECT_EQ(json::parse(allowed.out)["devices"].size(), 4u);
+}
+
+// A device the host uses in two ways has two host_uses_device reasons
+// (JSON, explain) but the table names the code once.
+TEST(CliListTest, TableNamesEachReasonCodeOnce) {
+  testing::FixtureTree tree;
+  testing::SysfsBuilder b(tree);
+  b.AddIommu("dmar0");
+  testing::DeviceSpec nvme;
+  nvme.address = "0000:02:00.0";
+  nvme.class_code = 0x010802;
+  nvme.driver = "nvme";
+  nvme.iommu_group = 4;
+  b.AddDevice(nvme);
+  testing::BlockSpec disk;
+  disk.partitions = {"nvme0n1p1", "nvme0n1p2"};
+  disk.mounted = {"nvme0n1p1"};
+  disk.swap = {"nvme0n1p2"};
+  b.AddBlockDevice("0000:02:00.0", "nvme0n1", disk);
+  CliRun r = RunPcipass({"--root", tree.root().string(), "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no: no_config,host_uses_device  "));
+  EXPECT_THAT(r.out, Not(HasSubstr("host_uses_device,host_uses_device")));
+  CliRun j = RunPcipass({"--root", tree.root().string(), "--json", "list"});
+  const json doc = json::parse(j.out);
+  int host_use = 0;
+  for (const json& reason : doc["devices"][0]["reasons"]) {
+    host_use += reason["code"] == "host_uses_device" ? 1 : 0;
+  }
+  EXPECT_EQ(host_use, 2) << "JSON keeps both reasons";
 }
 
 TEST(CliListTest, InvalidConfigIsRefusedWithEveryError) {

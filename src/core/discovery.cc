@@ -180,46 +180,53 @@ class DeviceReader {
   PciDevice& dev_;
 };
 
+// One interface |ifname| in the directory open as |parentfd| (a device's
+// net/ or sys/class/net, whose entries are links to the same directory).
+NetdevInfo ReadNetdevAt(int parentfd, const std::string& ifname) {
+  NetdevInfo n;
+  n.name = ifname;
+  Fd ifd(
+      ::openat(parentfd, ifname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (ifd.ok()) {
+    n.operstate = ReadAt(ifd.get(), "operstate");
+    if (auto flags = ReadAt(ifd.get(), "flags")) {
+      auto v = sysfs::ParseHex(*flags);
+      n.admin_up = v && (*v & 0x1);  // IFF_UP
+    }
+    n.master = LinkBaseAt(ifd.get(), "master");
+  }
+  return n;
+}
+
 void ReadNetdevs(int devfd, PciDevice& dev) {
   Fd netfd(::openat(devfd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!netfd.ok()) return;
   for (const std::string& ifname : ListAt(netfd.get(), ".")) {
-    NetdevInfo n;
-    n.name = ifname;
-    Fd ifd(::openat(netfd.get(), ifname.c_str(),
-                    O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (ifd.ok()) {
-      n.operstate = ReadAt(ifd.get(), "operstate");
-      if (auto flags = ReadAt(ifd.get(), "flags")) {
-        auto v = sysfs::ParseHex(*flags);
-        n.admin_up = v && (*v & 0x1);  // IFF_UP
-      }
-      n.master = LinkBaseAt(ifd.get(), "master");
-    }
-    dev.netdevs.push_back(std::move(n));
+    dev.netdevs.push_back(ReadNetdevAt(netfd.get(), ifname));
   }
 }
 
-// Network interfaces that sit deeper than <pci dev>/net/: virtio-net's is
-// <pci dev>/virtioN/net/eth0, and other drivers nest them too. They are
-// found from sys/class/net links, whose targets name the owning PCI
-// function as their deepest PCI-address component. Missing them would hide
-// a host NIC with an address from host-use detection.
+// Network interfaces that sit deeper than <pci dev>/net/ (read with the
+// device): virtio-net's is <pci dev>/virtioN/net/eth0, and other drivers
+// nest them too. They are found from sys/class/net links, whose targets
+// name the owning PCI function as their deepest PCI-address component.
+// Missing them would hide a host NIC with an address from host-use
+// detection.
 void AddNestedNetdevs(const HostRoot& host, std::vector<PciDevice>& devices) {
   const std::filesystem::path class_net = host.ClassDir("net");
-  auto names = sysfs::ListDir(class_net);
-  if (!names.ok()) return;
+  Fd classfd(::open(class_net.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!classfd.ok()) return;
   std::unordered_map<PciAddress, size_t> index;
   for (size_t i = 0; i < devices.size(); ++i) index[devices[i].address] = i;
-  for (const std::string& ifname : *names) {
+  for (const std::string& ifname : ListAt(classfd.get(), ".")) {
     auto target = sysfs::ReadLink(class_net / ifname);
-    if (!target.ok()) continue;  // virtual interfaces have no PCI parent
+    if (!target.ok()) continue;
     std::optional<PciAddress> owner;
     for (const auto& part : *target) {
       auto a = PciAddress::Parse(part.string());
       if (a.ok()) owner = *a;
     }
-    if (!owner) continue;
+    if (!owner) continue;  // virtual interfaces have no PCI parent
     auto it = index.find(*owner);
     if (it == index.end()) continue;
     PciDevice& dev = devices[it->second];
@@ -227,18 +234,7 @@ void AddNestedNetdevs(const HostRoot& host, std::vector<PciDevice>& devices) {
         std::any_of(dev.netdevs.begin(), dev.netdevs.end(),
                     [&](const NetdevInfo& n) { return n.name == ifname; });
     if (known) continue;  // read from <pci dev>/net/ already
-    NetdevInfo n;
-    n.name = ifname;
-    const std::filesystem::path dir = class_net / ifname;
-    n.operstate = sysfs::ReadOptional(dir / "operstate");
-    if (auto flags = sysfs::ReadOptional(dir / "flags")) {
-      auto v = sysfs::ParseHex(*flags);
-      n.admin_up = v && (*v & 0x1);  // IFF_UP
-    }
-    if (auto m = sysfs::ReadLink(dir / "master"); m.ok()) {
-      n.master = m->filename().string();
-    }
-    dev.netdevs.push_back(std::move(n));
+    dev.netdevs.push_back(ReadNetdevAt(classfd.get(), ifname));
   }
 }
 
