@@ -8,6 +8,7 @@
 #include <set>
 
 #include "binding/kernel_io.h"
+#include "core/bounded_input.h"
 #include "core/discovery.h"
 #include "core/inventory.h"
 #include "core/sysfs.h"
@@ -89,6 +90,9 @@ HostDesiredState ParseHostSection(const IniFile& ini,
       sel.text = e.value;
       sel.where = where;
       if (!e.value.empty() && e.value.front() == '{') {
+        if (Status d = CheckJsonDepth(e.value, kMaxSpecJsonDepth); !d.ok()) {
+          return Bad(e, d.message(), src);
+        }
         nlohmann::json j;
         try {
           j = nlohmann::json::parse(e.value);

@@ -491,7 +491,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
     }
     for (int gid : groups) {
       const fs::path node = host.VfioGroupNode(gid);
-      int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
+      int fd = HostRoot::OpenHostPath(node, O_RDWR | O_CLOEXEC);
       if (fd >= 0) {
         ::close(fd);
       } else if (errno == EBUSY) {

@@ -21,11 +21,9 @@ Status KernelIo::WaitForPath(const std::filesystem::path& path, bool present,
                              std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    std::error_code ec;
-    // exists() follows links; a dangling node still counts via symlink_status.
-    bool there = std::filesystem::symlink_status(path, ec).type() !=
-                 std::filesystem::file_type::not_found;
-    if (ec && ec != std::errc::no_such_file_or_directory) there = false;
+    // A dangling node still counts (the link itself is looked at), and
+    // the lookup stays inside the host root.
+    const bool there = sysfs::Exists(path);
     if (there == present) return Status::Ok();
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::Unavailable(

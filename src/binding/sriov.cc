@@ -25,7 +25,7 @@ std::string Join(const std::vector<std::string>& v) {
 // EBUSY).
 bool GroupHeldOpen(const HostRoot& host, int group) {
   const std::string node = host.VfioGroupNode(group).string();
-  int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
+  int fd = HostRoot::OpenHostPath(node, O_RDWR | O_CLOEXEC);
   if (fd >= 0) {
     ::close(fd);
     return false;

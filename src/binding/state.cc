@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/bounded_input.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -162,14 +163,17 @@ Status WriteJournal(const std::string& state_dir, const Journal& journal) {
 
 Result<std::optional<Journal>> ReadJournal(const std::string& state_dir) {
   const fs::path path = fs::path(state_dir) / "journal.json";
-  auto text = sysfs::ReadText(path);
+  auto text = ReadUserFile(path, kMaxStateFileBytes);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       return std::optional<Journal>();
     }
-    return text.status();
+    return text.status().WithContext("read " + path.string());
   }
   try {
+    if (Status d = CheckJsonDepth(*text, kMaxStoredJsonDepth); !d.ok()) {
+      throw std::runtime_error(d.message());
+    }
     json j = json::parse(*text);
     Journal journal;
     journal.op = j.at("op").get<std::string>();
@@ -219,14 +223,17 @@ Status SaveRecord(const std::string& state_dir, const HandOffRecord& record) {
 Result<std::optional<HandOffRecord>> LoadRecord(const std::string& state_dir,
                                                 const PciAddress& address) {
   const fs::path path = RecordPath(state_dir, address);
-  auto text = sysfs::ReadText(path);
+  auto text = ReadUserFile(path, kMaxStateFileBytes);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       return std::optional<HandOffRecord>();
     }
-    return text.status();
+    return text.status().WithContext("read " + path.string());
   }
   try {
+    if (Status d = CheckJsonDepth(*text, kMaxStoredJsonDepth); !d.ok()) {
+      throw std::runtime_error(d.message());
+    }
     return std::optional<HandOffRecord>(RecordFromJson(json::parse(*text)));
   } catch (const std::exception& e) {
     return Status::DataLoss("device record " + path.string() + " is corrupt (" +

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -74,6 +75,43 @@ bool IsCommand(std::string_view word) {
   return false;
 }
 
+// "" when every location flag and variable is usable; else the error for
+// the first one given (or set) but empty, naming it and the fix.
+std::string EmptyLocationError(const CLI::App& app) {
+  struct Location {
+    const char* flag;
+    const char* env;
+    const char* fix;
+  };
+  static constexpr Location kLocations[] = {
+      {"--root", "PCIPASS_ROOT",
+       "give the directory that plays the part of / (a fixture tree), or "
+       "leave it out for the real host"},
+      {"--config", "PCIPASS_CONFIG", "give the config file's path, or leave "
+                                     "it out for no config"},
+      {"--state", "PCIPASS_STATE",
+       "give the state directory, or leave it out for the default "
+       "(<root>/var/lib/pcipass)"},
+  };
+  for (const Location& l : kLocations) {
+    const CLI::Option* opt = app.get_option(l.flag);
+    if (opt->count() > 0) {
+      for (const std::string& v : opt->results()) {
+        if (v.empty()) {
+          return std::string(l.flag) + " is empty; " + l.fix;
+        }
+      }
+      continue;
+    }
+    const char* env = std::getenv(l.env);
+    if (env != nullptr && *env == '\0') {
+      return std::string(l.env) + " is set but empty; " + l.fix +
+             " (unset " + l.env + ")";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::span<const CommandSpec> AllCommands() { return kCommands; }
@@ -132,6 +170,13 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   }
   if (!chosen) {
     err << "pcipass: no command given\n";
+    return kExitUsage;
+  }
+  // An empty root, config or state must never mean the real host's "/" or
+  // a default (a script's `--root "$DIR"` with DIR unset would otherwise
+  // act on the live host).
+  if (std::string bad = EmptyLocationError(app); !bad.empty()) {
+    err << "pcipass: " << bad << "\n";
     return kExitUsage;
   }
   return chosen(ctx);

@@ -7,7 +7,10 @@ namespace pcipass::cli {
 std::string CommandContext::StateDir() const {
   if (!options_.state_dir.empty()) return options_.state_dir;
   if (const char* env = std::getenv("PCIPASS_STATE"); env && *env) return env;
-  return host().Path("var/lib/pcipass").string();
+  // The default lies inside a --root tree: resolve it there, so a tree
+  // whose var/ links elsewhere cannot send the journal outside the root.
+  const HostRoot h = host();
+  return h.ResolveInRoot(h.Path("var/lib/pcipass")).string();
 }
 
 std::string CommandContext::ConfigPath() const {

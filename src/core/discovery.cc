@@ -39,16 +39,37 @@ class Fd {
   int fd_;
 };
 
-// Entry names of the directory |sub| relative to |dirfd| (which stays
-// open), sorted, without "." and "..". "." lists |dirfd| itself.
+// A directory open during discovery, with its path relative to the root
+// and the root's fd: a symlink met below it is resolved from the root,
+// inside it (HostRoot::OpenUnder), never outside.
+struct Dir {
+  int fd;
+  std::string rel;  // "sys/bus/pci/devices/0000:01:00.0"
+  int rootfd;
+  Dir Sub(int subfd, std::string_view name) const {
+    return Dir{subfd, rel + "/" + std::string(name), rootfd};
+  }
+};
+
+// Opens |name| in |dir|. A plain entry (every attribute and subdirectory
+// of real sysfs) is opened right there with O_NOFOLLOW, the fast path; a
+// symlink (ELOOP, or ENOTDIR with O_DIRECTORY) is resolved from the root,
+// confined to it.
+int OpenIn(const Dir& dir, const char* name, int flags) {
+  int fd = ::openat(dir.fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0 || (errno != ELOOP && errno != ENOTDIR)) return fd;
+  return HostRoot::OpenUnder(dir.rootfd, dir.rel + "/" + name, flags);
+}
+
+// Entry names of the directory |sub| of |dir| (which stays open), sorted,
+// without "." and "..". "." lists |dir| itself.
 // getdents64 straight on the fd instead of fdopendir/readdir: discovery
 // lists every device directory, and opendir's dup, fstat and two fcntl
 // calls were a fifth of its syscalls on a 4,096-function host.
-std::vector<std::string> ListAt(int dirfd, const char* sub) {
+std::vector<std::string> ListAt(const Dir& dir, const char* sub) {
   std::vector<std::string> out;
   const bool self = sub[0] == '.' && sub[1] == '\0';
-  int fd =
-      self ? dirfd : ::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = self ? dir.fd : OpenIn(dir, sub, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return out;
   // The same fd may be listed twice (or used by readdir elsewhere).
   if (self && ::lseek(fd, 0, SEEK_SET) != 0) return out;
@@ -73,9 +94,12 @@ std::vector<std::string> ListAt(int dirfd, const char* sub) {
   return out;
 }
 
-// Whole small file relative to |dirfd|, one trailing newline stripped.
-std::optional<std::string> ReadAt(int dirfd, const char* name) {
-  int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+// Whole small file |name| in |dir|, one trailing newline stripped; nullopt
+// when it cannot be read or holds more than sysfs::kMaxAttributeBytes
+// (errno EFBIG then). O_NONBLOCK: a FIFO in a tree reads as empty instead
+// of waiting for a writer.
+std::optional<std::string> ReadAt(const Dir& dir, const char* name) {
+  int fd = OpenIn(dir, name, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   std::string out;
   char buf[4096];
@@ -84,6 +108,11 @@ std::optional<std::string> ReadAt(int dirfd, const char* name) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
+      return std::nullopt;
+    }
+    if (out.size() + static_cast<size_t>(n) > sysfs::kMaxAttributeBytes) {
+      ::close(fd);
+      errno = EFBIG;
       return std::nullopt;
     }
     out.append(buf, static_cast<size_t>(n));
@@ -127,16 +156,22 @@ class Entries {
 // |required|) or does not parse.
 class DeviceReader {
  public:
-  DeviceReader(int dirfd, const Entries& entries, PciDevice& dev)
-      : fd_(dirfd), entries_(entries), dev_(dev) {}
+  DeviceReader(const Dir& dir, const Entries& entries, PciDevice& dev)
+      : dir_(dir), entries_(entries), dev_(dev) {}
 
   std::optional<std::string> Text(const char* name, bool required) {
     if (!entries_.Has(name)) {
       if (required) Warn(std::string(name) + ": missing");
       return std::nullopt;
     }
-    auto v = ReadAt(fd_, name);
-    if (!v) Warn(std::string(name) + ": unreadable");
+    auto v = ReadAt(dir_, name);
+    if (!v) {
+      Warn(std::string(name) + (errno == EFBIG ? ": larger than " +
+                                                     std::to_string(
+                                                         sysfs::kMaxAttributeBytes) +
+                                                     " bytes, not read"
+                                               : std::string(": unreadable")));
+    }
     return v;
   }
 
@@ -175,21 +210,21 @@ class DeviceReader {
     return out;
   }
 
-  int fd_;
+  const Dir& dir_;
   const Entries& entries_;
   PciDevice& dev_;
 };
 
-// One interface |ifname| in the directory open as |parentfd| (a device's
-// net/ or sys/class/net, whose entries are links to the same directory).
-NetdevInfo ReadNetdevAt(int parentfd, const std::string& ifname) {
+// One interface |ifname| in the directory |parent| (a device's net/ or
+// sys/class/net, whose entries are links to the same directory).
+NetdevInfo ReadNetdevAt(const Dir& parent, const std::string& ifname) {
   NetdevInfo n;
   n.name = ifname;
-  Fd ifd(
-      ::openat(parentfd, ifname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd ifd(OpenIn(parent, ifname.c_str(), O_RDONLY | O_DIRECTORY));
   if (ifd.ok()) {
-    n.operstate = ReadAt(ifd.get(), "operstate");
-    if (auto flags = ReadAt(ifd.get(), "flags")) {
+    const Dir idir = parent.Sub(ifd.get(), ifname);
+    n.operstate = ReadAt(idir, "operstate");
+    if (auto flags = ReadAt(idir, "flags")) {
       auto v = sysfs::ParseHex(*flags);
       n.admin_up = v && (*v & 0x1);  // IFF_UP
     }
@@ -198,11 +233,12 @@ NetdevInfo ReadNetdevAt(int parentfd, const std::string& ifname) {
   return n;
 }
 
-void ReadNetdevs(int devfd, PciDevice& dev) {
-  Fd netfd(::openat(devfd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+void ReadNetdevs(const Dir& dev_dir, PciDevice& dev) {
+  Fd netfd(OpenIn(dev_dir, "net", O_RDONLY | O_DIRECTORY));
   if (!netfd.ok()) return;
-  for (const std::string& ifname : ListAt(netfd.get(), ".")) {
-    dev.netdevs.push_back(ReadNetdevAt(netfd.get(), ifname));
+  const Dir net = dev_dir.Sub(netfd.get(), "net");
+  for (const std::string& ifname : ListAt(net, ".")) {
+    dev.netdevs.push_back(ReadNetdevAt(net, ifname));
   }
 }
 
@@ -212,13 +248,16 @@ void ReadNetdevs(int devfd, PciDevice& dev) {
 // name the owning PCI function as their deepest PCI-address component.
 // Missing them would hide a host NIC with an address from host-use
 // detection.
-void AddNestedNetdevs(const HostRoot& host, std::vector<PciDevice>& devices) {
+void AddNestedNetdevs(const HostRoot& host, int rootfd,
+                      std::vector<PciDevice>& devices) {
   const std::filesystem::path class_net = host.ClassDir("net");
-  Fd classfd(::open(class_net.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const std::string rel = class_net.lexically_relative(host.root()).string();
+  Fd classfd(HostRoot::OpenUnder(rootfd, rel, O_RDONLY | O_DIRECTORY));
   if (!classfd.ok()) return;
+  const Dir classdir{classfd.get(), rel, rootfd};
   std::unordered_map<PciAddress, size_t> index;
   for (size_t i = 0; i < devices.size(); ++i) index[devices[i].address] = i;
-  for (const std::string& ifname : ListAt(classfd.get(), ".")) {
+  for (const std::string& ifname : ListAt(classdir, ".")) {
     auto target = sysfs::ReadLink(class_net / ifname);
     if (!target.ok()) continue;
     std::optional<PciAddress> owner;
@@ -234,14 +273,14 @@ void AddNestedNetdevs(const HostRoot& host, std::vector<PciDevice>& devices) {
         std::any_of(dev.netdevs.begin(), dev.netdevs.end(),
                     [&](const NetdevInfo& n) { return n.name == ifname; });
     if (known) continue;  // read from <pci dev>/net/ already
-    dev.netdevs.push_back(ReadNetdevAt(classfd.get(), ifname));
+    dev.netdevs.push_back(ReadNetdevAt(classdir, ifname));
   }
 }
 
-void ReadNvme(int devfd, PciDevice& dev) {
-  Fd nfd(::openat(devfd, "nvme", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+void ReadNvme(const Dir& dev_dir, PciDevice& dev) {
+  Fd nfd(OpenIn(dev_dir, "nvme", O_RDONLY | O_DIRECTORY));
   if (!nfd.ok()) return;
-  for (const std::string& ctrl : ListAt(nfd.get(), ".")) {
+  for (const std::string& ctrl : ListAt(dev_dir.Sub(nfd.get(), "nvme"), ".")) {
     if (ctrl.rfind("nvme", 0) == 0) dev.nvme_controllers.push_back(ctrl);
   }
 }
@@ -329,25 +368,29 @@ void ParseUevent(std::string_view text, PciDevice& dev) {
   }
 }
 
-// Reads one function. |has_vfio_dev| reports the vfio-dev/ directory.
-PciDevice ReadDevice(int devsfd, const PciAddress& addr,
+// Reads one function, |name| in the directory |devs| (sys/bus/pci/devices,
+// whose entries are symlinks into sys/devices: opened from the root).
+// |has_vfio_dev| reports the vfio-dev/ directory.
+PciDevice ReadDevice(const Dir& devs, const PciAddress& addr,
                      const std::string& name, bool* has_vfio_dev) {
   PciDevice dev;
   dev.address = addr;
-  Fd fd(::openat(devsfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const std::string rel = devs.rel + "/" + name;
+  Fd fd(HostRoot::OpenUnder(devs.rootfd, rel, O_RDONLY | O_DIRECTORY));
   if (!fd.ok()) {
     dev.warnings.push_back(
         name + ": cannot open device directory: " + std::strerror(errno));
     return dev;
   }
-  Entries entries(ListAt(fd.get(), "."));
-  DeviceReader r(fd.get(), entries, dev);
+  const Dir dir{fd.get(), rel, devs.rootfd};
+  Entries entries(ListAt(dir, "."));
+  DeviceReader r(dir, entries, dev);
 
   // The kernel's uevent holds vendor, device, subsystem ids and class (the
   // same pdev fields the single files print) in one read; fall back to the
   // single files for whatever it lacks.
   if (entries.Has("uevent")) {
-    if (auto ue = ReadAt(fd.get(), "uevent")) ParseUevent(*ue, dev);
+    if (auto ue = ReadAt(dir, "uevent")) ParseUevent(*ue, dev);
   }
   if (!dev.vendor_id || !dev.product_id) {
     dev.vendor_id = r.Hex<uint16_t>("vendor", 0xffff, true);
@@ -407,7 +450,7 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
     }
   }
   if (entries.Has("config")) {
-    int cfd = ::openat(fd.get(), "config", O_RDONLY | O_CLOEXEC);
+    int cfd = OpenIn(dir, "config", O_RDONLY | O_NONBLOCK);
     unsigned char hdr[64];
     if (cfd >= 0) {
       ssize_t n = ::pread(cfd, hdr, sizeof(hdr), 0);
@@ -423,8 +466,8 @@ PciDevice ReadDevice(int devsfd, const PciAddress& addr,
     }
   }
   if (!dev.revision) dev.revision = r.Hex<uint8_t>("revision", 0xff, false);
-  if (entries.Has("net")) ReadNetdevs(fd.get(), dev);
-  if (entries.Has("nvme")) ReadNvme(fd.get(), dev);
+  if (entries.Has("net")) ReadNetdevs(dir, dev);
+  if (entries.Has("nvme")) ReadNvme(dir, dev);
   ReadSriov(fd.get(), entries, r, dev);
   *has_vfio_dev = entries.Has("vfio-dev");
   return dev;
@@ -479,13 +522,14 @@ class NameCache {
 
 // Reads sys/kernel/iommu_groups/<name> with the same fd-relative calls as
 // devices (ReadIommuGroup in iommu.cc is the simple, general version).
-std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
-                                      int id) {
-  Fd fd(::openat(groupsfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+std::optional<IommuGroup> ReadGroupAt(const Dir& groups,
+                                      const std::string& name, int id) {
+  Fd fd(OpenIn(groups, name.c_str(), O_RDONLY | O_DIRECTORY));
   if (!fd.ok()) return std::nullopt;
+  const Dir dir = groups.Sub(fd.get(), name);
   IommuGroup g;
   g.id = id;
-  for (const std::string& m : ListAt(fd.get(), "devices")) {
+  for (const std::string& m : ListAt(dir, "devices")) {
     auto a = PciAddress::Parse(m);
     if (a.ok()) {
       g.members.push_back(*a);
@@ -496,11 +540,11 @@ std::optional<IommuGroup> ReadGroupAt(int groupsfd, const std::string& name,
   std::sort(g.members.begin(), g.members.end());
   // Three small files; a failed open of an absent one ("name" usually) is
   // cheaper than listing the directory first.
-  g.type = ReadAt(fd.get(), "type");
-  if (auto rr = ReadAt(fd.get(), "reserved_regions")) {
+  g.type = ReadAt(dir, "type");
+  if (auto rr = ReadAt(dir, "reserved_regions")) {
     g.has_direct_region = internal::HasDirectRegion(*rr);
   }
-  if (auto name = ReadAt(fd.get(), "name")) {
+  if (auto name = ReadAt(dir, "name")) {
     g.noiommu = *name == "vfio-noiommu";
   }
   return g;
@@ -550,16 +594,24 @@ void ForEachIndex(size_t n, int max_threads, const Body& body) {
 
 Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   const auto devs_dir = host.PciDevicesDir();
-  Fd devsfd(::open(devs_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto rel_of = [&](const std::filesystem::path& p) {
+    return p.lexically_relative(host.root()).string();
+  };
+  // Every open below goes through the root's fd, confined to it.
+  Fd rootfd(host.OpenRootFd());
+  Fd devsfd(rootfd.ok() ? HostRoot::OpenUnder(rootfd.get(), rel_of(devs_dir),
+                                              O_RDONLY | O_DIRECTORY)
+                        : -1);
   if (!devsfd.ok()) {
     return Status::FromErrno(errno, "list " + devs_dir.string())
         .WithContext("discover PCI devices");
   }
+  const Dir devs{devsfd.get(), rel_of(devs_dir), rootfd.get()};
   std::vector<std::string> warnings;
   std::vector<PciDevice> devices;
   std::set<PciAddress> vfio_dev;
   std::vector<std::pair<PciAddress, std::string>> entries;
-  for (std::string& name : ListAt(devsfd.get(), ".")) {
+  for (std::string& name : ListAt(devs, ".")) {
     auto addr = PciAddress::Parse(name);
     if (!addr.ok()) {
       warnings.push_back(devs_dir.string() + "/" + name +
@@ -573,14 +625,14 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   ForEachIndex(entries.size(), opts.max_threads, [&](size_t i) {
     bool vfio = false;
     devices[i] =
-        ReadDevice(devsfd.get(), entries[i].first, entries[i].second, &vfio);
+        ReadDevice(devs, entries[i].first, entries[i].second, &vfio);
     has_vfio[i] = vfio ? 1 : 0;
   });
   for (size_t i = 0; i < entries.size(); ++i) {
     if (has_vfio[i]) vfio_dev.insert(entries[i].first);
   }
 
-  AddNestedNetdevs(host, devices);
+  AddNestedNetdevs(host, rootfd.get(), devices);
 
   PciNames pci_names(opts.pci_ids_path);
   if (opts.lookup_names && !pci_names.available()) {
@@ -606,10 +658,12 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   // IOMMU groups, then viability from the members' drivers.
   std::map<int, IommuGroup> groups;
   const auto groups_dir = host.IommuGroupsDir();
-  Fd groupsfd(::open(groups_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd groupsfd(HostRoot::OpenUnder(rootfd.get(), rel_of(groups_dir),
+                                  O_RDONLY | O_DIRECTORY));
   if (groupsfd.ok()) {
+    const Dir groups_at{groupsfd.get(), rel_of(groups_dir), rootfd.get()};
     std::vector<std::pair<int, std::string>> ids;
-    for (std::string& s : ListAt(groupsfd.get(), ".")) {
+    for (std::string& s : ListAt(groups_at, ".")) {
       auto id = sysfs::ParseInt(s);
       if (!id || *id < 0 || *id > INT32_MAX) {
         warnings.push_back(groups_dir.string() + "/" + s +
@@ -621,7 +675,7 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
     std::vector<std::optional<IommuGroup>> read(ids.size());
     std::vector<int> read_errno(ids.size(), 0);
     ForEachIndex(ids.size(), opts.max_threads, [&](size_t i) {
-      read[i] = ReadGroupAt(groupsfd.get(), ids[i].second, ids[i].first);
+      read[i] = ReadGroupAt(groups_at, ids[i].second, ids[i].first);
       if (!read[i]) read_errno[i] = errno;  // errno is per thread
     });
     for (size_t i = 0; i < ids.size(); ++i) {

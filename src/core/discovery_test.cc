@@ -338,5 +338,99 @@ TEST(DiscoveryNetdev, NetdevsNvmeAndBlockDevicesAreListed) {
             std::vector<std::string>{"sda"});
 }
 
+// A hostile tree: attribute files, a device directory and an IOMMU group
+// directory that are symlinks to absolute paths elsewhere. Discovery reads
+// them inside the root (where they do not exist) and never the targets.
+TEST(DiscoveryConfinement, AbsoluteLinksOutOfTheRootAreNotFollowed) {
+  FixtureTree outside;
+  SysfsBuilder elsewhere(outside);
+  DeviceSpec evil;
+  evil.address = "0000:09:00.0";
+  evil.driver = "evil";
+  evil.iommu_group = 3;
+  evil.numa_node = 5;
+  elsewhere.AddDevice(evil);
+  outside.WriteFile("override", "evil-override\n");
+  outside.WriteFile("numa", "5\n");
+
+  FixtureTree tree;
+  SysfsBuilder b(tree);
+  DeviceSpec nic;
+  nic.address = "0000:01:00.0";
+  nic.iommu_group = 3;
+  b.AddDevice(nic);
+  const std::string dev = b.DevicePath("0000:01:00.0");
+  tree.Remove(dev + "/driver_override");
+  tree.Symlink(dev + "/driver_override", outside.Abs("override").string());
+  tree.Remove(dev + "/numa_node");
+  tree.Symlink(dev + "/numa_node", outside.Abs("numa").string());
+  // A whole device directory and the group directory, elsewhere.
+  tree.Symlink("sys/bus/pci/devices/0000:09:00.0",
+               outside.Abs(elsewhere.DevicePath("0000:09:00.0")).string());
+  tree.Remove("sys/kernel/iommu_groups/3");
+  tree.Symlink("sys/kernel/iommu_groups/3",
+               outside.Abs("sys/kernel/iommu_groups/3").string());
+
+  auto inv = Discover(tree.host(), NoNames());
+  ASSERT_TRUE(inv.ok()) << inv.status().ToString();
+  const PciDevice* d = inv->Find(A("0000:01:00.0"));
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->driver_override, std::nullopt);
+  EXPECT_EQ(d->numa_node, std::nullopt);
+  const PciDevice* far = inv->Find(A("0000:09:00.0"));
+  ASSERT_NE(far, nullptr);  // listed (the name is in the tree), not read
+  EXPECT_EQ(far->driver, std::nullopt);
+  EXPECT_EQ(far->vendor_id, std::nullopt);
+  ASSERT_TRUE(inv->FindGroup(3) != nullptr);
+  for (const PciAddress& m : inv->FindGroup(3)->members) {
+    EXPECT_NE(m, A("0000:09:00.0"));  // the outside group's member list
+  }
+}
+
+// The same tree with in-root absolute links (RESOLVE_IN_ROOT semantics):
+// they resolve below the root and are read.
+TEST(DiscoveryConfinement, AbsoluteLinksResolveInsideTheRoot) {
+  FixtureTree tree;
+  SysfsBuilder b(tree);
+  DeviceSpec nic;
+  nic.address = "0000:01:00.0";
+  nic.iommu_group = 3;
+  b.AddDevice(nic);
+  const std::string dev = b.DevicePath("0000:01:00.0");
+  tree.WriteFile("elsewhere/numa", "1\n");
+  tree.Remove(dev + "/numa_node");
+  tree.Symlink(dev + "/numa_node", "/elsewhere/numa");
+  tree.Remove("sys/bus/pci/devices/0000:01:00.0");
+  tree.Symlink("sys/bus/pci/devices/0000:01:00.0", "/" + dev);
+  auto inv = Discover(tree.host(), NoNames());
+  ASSERT_TRUE(inv.ok()) << inv.status().ToString();
+  const PciDevice* d = inv->Find(A("0000:01:00.0"));
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->numa_node, 1);
+  EXPECT_TRUE(d->vendor_id.has_value());
+}
+
+// A sysfs attribute is at most a page; a huge one is not read into memory.
+TEST(DiscoveryConfinement, OversizedAttributeIsAWarning) {
+  FixtureTree tree;
+  SysfsBuilder b(tree);
+  DeviceSpec nic;
+  nic.address = "0000:01:00.0";
+  b.AddDevice(nic);
+  const std::string dev = b.DevicePath("0000:01:00.0");
+  tree.WriteFile(dev + "/local_cpulist", std::string(100000, '1'));
+  auto inv = Discover(tree.host(), NoNames());
+  ASSERT_TRUE(inv.ok());
+  const PciDevice* d = inv->Find(A("0000:01:00.0"));
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->local_cpulist, "");
+  bool warned = false;
+  for (const std::string& w : d->warnings) {
+    warned |= w.find("local_cpulist: larger than 65536 bytes") !=
+              std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+}
+
 }  // namespace
 }  // namespace pcipass

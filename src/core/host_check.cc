@@ -116,7 +116,8 @@ Facts Gather(const HostRoot& host) {
     }
   }
 
-  if (auto irq = sysfs::ReadOptional(host.Proc("interrupts"))) {
+  if (auto irq = sysfs::ReadOptional(host.Proc("interrupts"),
+                                           sysfs::kMaxHostTableBytes)) {
     f.interrupts_read = true;
     f.ir_chips = irq->find(" IR-") != std::string::npos;
   }

@@ -43,14 +43,16 @@ ModuleStatus ProbeKernelModule(const HostRoot& host,
     return m;
   }
   fs::path dir = host.Path("lib/modules/" + release);
-  if (auto builtin = sysfs::ReadOptional(dir / "modules.builtin");
+  if (auto builtin = sysfs::ReadOptional(dir / "modules.builtin",
+                                               sysfs::kMaxHostTableBytes);
       builtin && ModuleListHas(*builtin, mod)) {
     m.state = ModuleState::kBuiltin;
     m.detail = mod + " is built into kernel " + release + " (" +
                (dir / "modules.builtin").string() + ")";
     return m;
   }
-  if (auto dep = sysfs::ReadOptional(dir / "modules.dep");
+  if (auto dep = sysfs::ReadOptional(dir / "modules.dep",
+                                           sysfs::kMaxHostTableBytes);
       dep && ModuleListHas(*dep, mod)) {
     m.state = ModuleState::kAvailable;
     m.detail = mod + " is not loaded but is installed for kernel " + release +

@@ -1,11 +1,14 @@
 #include "core/sysfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -13,13 +16,43 @@
 #include <system_error>
 #include <thread>
 
+#include "core/host_root.h"
+
 namespace pcipass::sysfs {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ReadText(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "read " + path.string());
+namespace {
+
+// Refuses what is not a regular file (a FIFO or a device node planted in a
+// tree would block or never end). Returns OK or the error naming |path|.
+Status CheckRegular(int fd, const std::string& what) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, what);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::FailedPrecondition(
+        what + ": not a regular file (" +
+        (S_ISDIR(st.st_mode)    ? "a directory"
+         : S_ISFIFO(st.st_mode) ? "a FIFO"
+         : S_ISCHR(st.st_mode)  ? "a character device"
+         : S_ISBLK(st.st_mode)  ? "a block device"
+         : S_ISSOCK(st.st_mode) ? "a socket"
+                                : "not a file") +
+        "); kernel attributes are regular files");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> ReadText(const fs::path& path, size_t max_bytes) {
+  const std::string what = "read " + path.string();
+  int fd = HostRoot::OpenHostPath(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, what);
+  if (Status s = CheckRegular(fd, what); !s.ok()) {
+    ::close(fd);
+    return s;
+  }
   std::string out;
   char buf[4096];
   for (;;) {
@@ -28,9 +61,15 @@ Result<std::string> ReadText(const fs::path& path) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      return Status::FromErrno(err, "read " + path.string());
+      return Status::FromErrno(err, what);
     }
     if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      ::close(fd);
+      return Status::IOError(what + ": larger than the " +
+                             std::to_string(max_bytes) +
+                             "-byte limit for this file");
+    }
     out.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
@@ -38,17 +77,26 @@ Result<std::string> ReadText(const fs::path& path) {
   return out;
 }
 
-std::optional<std::string> ReadOptional(const fs::path& path) {
-  auto r = ReadText(path);
+std::optional<std::string> ReadOptional(const fs::path& path,
+                                        size_t max_bytes) {
+  auto r = ReadText(path, max_bytes);
   if (!r.ok()) return std::nullopt;
   return std::move(r).value();
 }
 
 Result<fs::path> ReadLink(const fs::path& path) {
-  std::error_code ec;
-  fs::path target = fs::read_symlink(path, ec);
-  if (ec) return Status::FromErrno(ec.value(), "readlink " + path.string());
-  return target;
+  const std::string what = "readlink " + path.string();
+  int fd = HostRoot::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, what);
+  char buf[PATH_MAX];
+  ssize_t n = ::readlinkat(fd, "", buf, sizeof(buf));
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return Status::FromErrno(err, what);
+  if (static_cast<size_t>(n) >= sizeof(buf)) {
+    return Status::FromErrno(ENAMETOOLONG, what);
+  }
+  return fs::path(std::string(buf, static_cast<size_t>(n)));
 }
 
 std::optional<std::string> LinkBasename(const fs::path& path) {
@@ -60,34 +108,51 @@ std::optional<std::string> LinkBasename(const fs::path& path) {
 }
 
 Result<std::vector<std::string>> ListDir(const fs::path& path) {
-  std::error_code ec;
-  fs::directory_iterator it(path, ec);
-  if (ec) return Status::FromErrno(ec.value(), "list " + path.string());
+  const std::string what = "list " + path.string();
+  int fd = HostRoot::OpenHostPath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, what);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, what);
+  }
   std::vector<std::string> names;
-  for (const auto& entry : it) names.push_back(entry.path().filename());
+  while (const dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
 }
 
 bool Exists(const fs::path& path) {
-  std::error_code ec;
-  return fs::exists(fs::symlink_status(path, ec)) && !ec;
+  int fd = HostRoot::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
 }
 
 Status WriteText(const fs::path& path, std::string_view value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "write " + path.string());
+  const std::string what = "write " + path.string();
+  int fd = HostRoot::OpenHostPath(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, what);
+  if (Status s = CheckRegular(fd, what); !s.ok()) {
+    ::close(fd);
+    return s;
+  }
   ssize_t n;
   do {
     n = ::write(fd, value.data(), value.size());
   } while (n < 0 && errno == EINTR);
   int err = errno;
   ::close(fd);
-  if (n < 0) return Status::FromErrno(err, "write " + path.string());
+  if (n < 0) return Status::FromErrno(err, what);
   if (static_cast<size_t>(n) != value.size()) {
-    return Status::IOError("write " + path.string() + ": short write (" +
-                           std::to_string(n) + " of " +
-                           std::to_string(value.size()) + " bytes)");
+    return Status::IOError(what + ": short write (" + std::to_string(n) +
+                           " of " + std::to_string(value.size()) + " bytes)");
   }
   return Status::Ok();
 }

@@ -6,6 +6,13 @@
 // the path and the errno name, e.g.
 // "write /sys/bus/pci/devices/0000:01:00.0/driver_override: Device or
 // resource busy (EBUSY)".
+//
+// Every path under a --root tree is opened confined to that root
+// (HostRoot::OpenHostPath): symlinks, absolute ones included, resolve
+// inside the root, never outside it. Reads and writes take regular files
+// only (sysfs and procfs attributes are; a FIFO or device node is refused,
+// never waited on) and reads are bounded: kMaxAttributeBytes by default,
+// since a sysfs attribute is at most a page.
 #ifndef PCIPASS_CORE_SYSFS_H_
 #define PCIPASS_CORE_SYSFS_H_
 
@@ -21,10 +28,21 @@
 
 namespace pcipass::sysfs {
 
-// Whole file without one trailing "\n". NotFound if absent.
-Result<std::string> ReadText(const std::filesystem::path& path);
+// Read limits. A sysfs attribute is at most one page (4 KiB; binary ones
+// like `config` up to 4 KiB too); 64 KiB leaves room and still stops a
+// fixture's /dev/zero look-alike. Host tables (procfs mountinfo,
+// interrupts on a many-CPU host, lib/modules/*/modules.dep) get 16 MiB.
+inline constexpr size_t kMaxAttributeBytes = 64 * 1024;
+inline constexpr size_t kMaxHostTableBytes = 16 * 1024 * 1024;
+
+// Whole file without one trailing "\n". NotFound if absent;
+// FailedPrecondition for a non-regular file; IOError when it holds more
+// than |max_bytes|.
+Result<std::string> ReadText(const std::filesystem::path& path,
+                             size_t max_bytes = kMaxAttributeBytes);
 // Like ReadText but returns nullopt for any error (caller degrades).
-std::optional<std::string> ReadOptional(const std::filesystem::path& path);
+std::optional<std::string> ReadOptional(const std::filesystem::path& path,
+                                        size_t max_bytes = kMaxAttributeBytes);
 // Target of symlink |path| as stored (relative or absolute).
 Result<std::filesystem::path> ReadLink(const std::filesystem::path& path);
 // Basename of the symlink target, e.g. "e1000e" for a driver link.

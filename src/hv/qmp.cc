@@ -1,5 +1,7 @@
 #include "hv/qmp.h"
 
+#include "core/bounded_input.h"
+
 namespace pcipass::hv::qmp {
 
 std::string EncodeCommand(std::string_view name, const nlohmann::json& args,
@@ -43,6 +45,9 @@ Result<Message> Decode(std::string_view line) {
     std::string quoted(line.substr(0, 200));
     return Status::DataLoss("QMP: " + std::string(why) + ": '" + quoted + "'");
   };
+  if (Status d = CheckJsonDepth(line, kMaxQmpJsonDepth); !d.ok()) {
+    return bad(d.message());
+  }
   nlohmann::json j = nlohmann::json::parse(line, nullptr,
                                            /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/bounded_input.h"
+
 namespace pcipass::hv {
 
 namespace {
@@ -115,6 +117,14 @@ Result<std::string> QmpClient::ReadLine(int64_t deadline_ms) {
       return Status::Unavailable("QMP: QEMU closed the connection");
     }
     buffer_.append(buf, static_cast<size_t>(n));
+    if (buffer_.size() > kMaxQmpLineBytes &&
+        buffer_.find('\n') == std::string::npos) {
+      buffer_.clear();
+      return Status::DataLoss("QMP: a message longer than " +
+                              std::to_string(kMaxQmpLineBytes / 1024) +
+                              " KiB without a newline (the limit); is this a "
+                              "QEMU QMP socket?");
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_input.h"
 #include "select/devspec.h"
 
 namespace pcipass {
@@ -50,6 +51,10 @@ struct ParsedEntry {
 
 Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
   const std::string& where = entry.where;
+  if (Status d = CheckJsonDepth(entry.value, kMaxSpecJsonDepth); !d.ok()) {
+    return AliasError(where,
+                      d.message() + "; an alias is one flat JSON object");
+  }
   json obj;
   try {
     obj = json::parse(entry.value);

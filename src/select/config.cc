@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/bounded_input.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -128,7 +129,7 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
 }
 
 ConfigLoad LoadConfig(const std::filesystem::path& path, const HostRoot& host) {
-  Result<std::string> text = sysfs::ReadText(path);
+  Result<std::string> text = ReadUserFile(path, kMaxConfigBytes);
   if (!text.ok()) {
     ConfigLoad load;
     load.config.path = path.string();

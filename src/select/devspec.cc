@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_input.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -259,6 +260,13 @@ Result<DeviceSpec> DeviceSpec::FromJson(const std::string& json_object_text,
                                         const std::string& where,
                                         const HostRoot& host,
                                         const DeviceSpecOptions& options) {
+  if (Status d = CheckJsonDepth(json_object_text, kMaxSpecJsonDepth);
+      !d.ok()) {
+    return Status::InvalidArgument(where + ": " +
+                                   std::string(kDeviceSpecErrorPrefix) +
+                                   "Invalid entry: " + d.message() +
+                                   "; a device_spec is one JSON object");
+  }
   json obj;
   try {
     obj = json::parse(json_object_text);
@@ -570,6 +578,12 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
                                              const DeviceSpecOptions& options,
                                              std::vector<Status>* errors) {
   std::vector<DeviceSpec> specs;
+  if (Status d = CheckJsonDepth(value, kMaxSpecJsonDepth); !d.ok()) {
+    errors->push_back(SpecError(
+        where, "Invalid entry: " + d.message() +
+                   "; a device_spec is a JSON object or a list of objects"));
+    return specs;
+  }
   json doc;
   try {
     doc = json::parse(value);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/bounded_input.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -117,7 +118,7 @@ Result<IniFile> IniFile::Parse(std::string_view text, std::string source_name) {
 }
 
 Result<IniFile> IniFile::Load(const std::filesystem::path& path) {
-  Result<std::string> text = sysfs::ReadText(path);
+  Result<std::string> text = ReadUserFile(path, kMaxConfigBytes);
   if (!text.ok()) {
     return text.status().WithContext("read config " + path.string());
   }

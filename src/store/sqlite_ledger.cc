@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "core/bounded_input.h"
 #include "store/ledger.h"
 
 namespace pcipass {
@@ -215,6 +216,9 @@ Result<std::map<std::string, std::optional<std::string>>> TagsFromJson(
     const std::string& text) {
   std::map<std::string, std::optional<std::string>> out;
   try {
+    if (Status d = CheckJsonDepth(text, kMaxStoredJsonDepth); !d.ok()) {
+      throw std::runtime_error(d.message());
+    }
     nlohmann::json j = nlohmann::json::parse(text);
     if (!j.is_object()) throw std::runtime_error("not an object");
     for (const auto& [k, v] : j.items()) {
