@@ -14,6 +14,7 @@
 #include "binding/kernel_io.h"
 #include "binding/state.h"
 #include "core/discovery.h"
+#include "core/host_root_open.h"
 #include "core/inventory.h"
 #include "core/iommu.h"
 #include "core/sysfs.h"
@@ -491,7 +492,7 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
     }
     for (int gid : groups) {
       const fs::path node = host.VfioGroupNode(gid);
-      int fd = HostRoot::OpenHostPath(node, O_RDWR | O_CLOEXEC);
+      int fd = hostfs::OpenHostPath(node, O_RDWR | O_CLOEXEC);
       if (fd >= 0) {
         ::close(fd);
       } else if (errno == EBUSY) {

@@ -8,6 +8,7 @@
 
 #include "binding/kernel_io.h"
 #include "binding/state.h"
+#include "core/host_root_open.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -25,7 +26,7 @@ std::string Join(const std::vector<std::string>& v) {
 // EBUSY).
 bool GroupHeldOpen(const HostRoot& host, int group) {
   const std::string node = host.VfioGroupNode(group).string();
-  int fd = HostRoot::OpenHostPath(node, O_RDWR | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(node, O_RDWR | O_CLOEXEC);
   if (fd >= 0) {
     ::close(fd);
     return false;

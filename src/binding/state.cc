@@ -33,7 +33,10 @@ Status MakeDirs(const std::string& dir) {
 // fsyncs the directory so the rename itself is durable.
 Status WriteFileAtomic(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a link planted at the temporary name (a --root tree's
+  // var/lib/pcipass) must not truncate a file elsewhere.
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "open " + tmp.string());
   size_t done = 0;
   while (done < text.size()) {
@@ -252,8 +255,8 @@ Status RemoveRecord(const std::string& state_dir, const PciAddress& address) {
 Status AppendLog(const std::string& state_dir, const std::string& line) {
   PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
   const fs::path path = fs::path(state_dir) / "log";
-  int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(),
+                  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "open " + path.string());
   const std::string text =
       UtcNow() + " pid=" + std::to_string(::getpid()) + " " + line + "\n";

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/host_root_open.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -57,7 +58,7 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
   };
 
   const std::string cpath = host.VfioContainerNode().string();
-  Fd container(HostRoot::OpenHostPath(cpath, O_RDWR | O_CLOEXEC));
+  Fd container(hostfs::OpenHostPath(cpath, O_RDWR | O_CLOEXEC));
   if (!step("open-container", container.get() >= 0,
             container.get() >= 0 ? cpath : cpath + ": " + ErrnoText(errno))) {
     return res;
@@ -74,7 +75,7 @@ Result<VfioProbeResult> ProbeVfio(const HostRoot& host,
     return res;
   }
   const std::string gpath = host.VfioGroupNode(res.group).string();
-  Fd group(HostRoot::OpenHostPath(gpath, O_RDWR | O_CLOEXEC));
+  Fd group(hostfs::OpenHostPath(gpath, O_RDWR | O_CLOEXEC));
   if (!step("open-group", group.get() >= 0,
             group.get() >= 0
                 ? gpath

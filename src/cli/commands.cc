@@ -87,8 +87,9 @@ std::string EmptyLocationError(const CLI::App& app) {
       {"--root", "PCIPASS_ROOT",
        "give the directory that plays the part of / (a fixture tree), or "
        "leave it out for the real host"},
-      {"--config", "PCIPASS_CONFIG", "give the config file's path, or leave "
-                                     "it out for no config"},
+      {"--config", "PCIPASS_CONFIG",
+       "give the config file's path, or leave "
+       "it out for no config"},
       {"--state", "PCIPASS_STATE",
        "give the state directory, or leave it out for the default "
        "(<root>/var/lib/pcipass)"},
@@ -105,8 +106,8 @@ std::string EmptyLocationError(const CLI::App& app) {
     }
     const char* env = std::getenv(l.env);
     if (env != nullptr && *env == '\0') {
-      return std::string(l.env) + " is set but empty; " + l.fix +
-             " (unset " + l.env + ")";
+      return std::string(l.env) + " is set but empty; " + l.fix + " (unset " +
+             l.env + ")";
     }
   }
   return "";

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/host_root_open.h"
+
 namespace pcipass::cli {
 
 std::string CommandContext::StateDir() const {
@@ -10,7 +12,7 @@ std::string CommandContext::StateDir() const {
   // The default lies inside a --root tree: resolve it there, so a tree
   // whose var/ links elsewhere cannot send the journal outside the root.
   const HostRoot h = host();
-  return h.ResolveInRoot(h.Path("var/lib/pcipass")).string();
+  return hostfs::ResolveInRoot(h, h.Path("var/lib/pcipass")).string();
 }
 
 std::string CommandContext::ConfigPath() const {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/host_root_open.h"
 #include "core/host_use.h"
 #include "core/iommu.h"
 #include "core/pci_names.h"
@@ -58,7 +59,7 @@ struct Dir {
 int OpenIn(const Dir& dir, const char* name, int flags) {
   int fd = ::openat(dir.fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0 || (errno != ELOOP && errno != ENOTDIR)) return fd;
-  return HostRoot::OpenUnder(dir.rootfd, dir.rel + "/" + name, flags);
+  return hostfs::OpenUnder(dir.rootfd, dir.rel + "/" + name, flags);
 }
 
 // Entry names of the directory |sub| of |dir| (which stays open), sorted,
@@ -166,11 +167,11 @@ class DeviceReader {
     }
     auto v = ReadAt(dir_, name);
     if (!v) {
-      Warn(std::string(name) + (errno == EFBIG ? ": larger than " +
-                                                     std::to_string(
-                                                         sysfs::kMaxAttributeBytes) +
-                                                     " bytes, not read"
-                                               : std::string(": unreadable")));
+      Warn(std::string(name) +
+           (errno == EFBIG
+                ? ": larger than " + std::to_string(sysfs::kMaxAttributeBytes) +
+                      " bytes, not read"
+                : std::string(": unreadable")));
     }
     return v;
   }
@@ -252,7 +253,7 @@ void AddNestedNetdevs(const HostRoot& host, int rootfd,
                       std::vector<PciDevice>& devices) {
   const std::filesystem::path class_net = host.ClassDir("net");
   const std::string rel = class_net.lexically_relative(host.root()).string();
-  Fd classfd(HostRoot::OpenUnder(rootfd, rel, O_RDONLY | O_DIRECTORY));
+  Fd classfd(hostfs::OpenUnder(rootfd, rel, O_RDONLY | O_DIRECTORY));
   if (!classfd.ok()) return;
   const Dir classdir{classfd.get(), rel, rootfd};
   std::unordered_map<PciAddress, size_t> index;
@@ -376,7 +377,7 @@ PciDevice ReadDevice(const Dir& devs, const PciAddress& addr,
   PciDevice dev;
   dev.address = addr;
   const std::string rel = devs.rel + "/" + name;
-  Fd fd(HostRoot::OpenUnder(devs.rootfd, rel, O_RDONLY | O_DIRECTORY));
+  Fd fd(hostfs::OpenUnder(devs.rootfd, rel, O_RDONLY | O_DIRECTORY));
   if (!fd.ok()) {
     dev.warnings.push_back(
         name + ": cannot open device directory: " + std::strerror(errno));
@@ -598,9 +599,9 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
     return p.lexically_relative(host.root()).string();
   };
   // Every open below goes through the root's fd, confined to it.
-  Fd rootfd(host.OpenRootFd());
-  Fd devsfd(rootfd.ok() ? HostRoot::OpenUnder(rootfd.get(), rel_of(devs_dir),
-                                              O_RDONLY | O_DIRECTORY)
+  Fd rootfd(hostfs::OpenRootFd(host));
+  Fd devsfd(rootfd.ok() ? hostfs::OpenUnder(rootfd.get(), rel_of(devs_dir),
+                                            O_RDONLY | O_DIRECTORY)
                         : -1);
   if (!devsfd.ok()) {
     return Status::FromErrno(errno, "list " + devs_dir.string())
@@ -624,8 +625,7 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   std::vector<char> has_vfio(entries.size(), 0);
   ForEachIndex(entries.size(), opts.max_threads, [&](size_t i) {
     bool vfio = false;
-    devices[i] =
-        ReadDevice(devs, entries[i].first, entries[i].second, &vfio);
+    devices[i] = ReadDevice(devs, entries[i].first, entries[i].second, &vfio);
     has_vfio[i] = vfio ? 1 : 0;
   });
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -658,8 +658,8 @@ Result<Inventory> Discover(const HostRoot& host, const DiscoveryOptions& opts) {
   // IOMMU groups, then viability from the members' drivers.
   std::map<int, IommuGroup> groups;
   const auto groups_dir = host.IommuGroupsDir();
-  Fd groupsfd(HostRoot::OpenUnder(rootfd.get(), rel_of(groups_dir),
-                                  O_RDONLY | O_DIRECTORY));
+  Fd groupsfd(hostfs::OpenUnder(rootfd.get(), rel_of(groups_dir),
+                                O_RDONLY | O_DIRECTORY));
   if (groupsfd.ok()) {
     const Dir groups_at{groupsfd.get(), rel_of(groups_dir), rootfd.get()};
     std::vector<std::pair<int, std::string>> ids;

@@ -426,8 +426,8 @@ TEST(DiscoveryConfinement, OversizedAttributeIsAWarning) {
   EXPECT_EQ(d->local_cpulist, "");
   bool warned = false;
   for (const std::string& w : d->warnings) {
-    warned |= w.find("local_cpulist: larger than 65536 bytes") !=
-              std::string::npos;
+    warned |=
+        w.find("local_cpulist: larger than 65536 bytes") != std::string::npos;
   }
   EXPECT_TRUE(warned);
 }

@@ -117,7 +117,7 @@ Facts Gather(const HostRoot& host) {
   }
 
   if (auto irq = sysfs::ReadOptional(host.Proc("interrupts"),
-                                           sysfs::kMaxHostTableBytes)) {
+                                     sysfs::kMaxHostTableBytes)) {
     f.interrupts_read = true;
     f.ir_chips = irq->find(" IR-") != std::string::npos;
   }

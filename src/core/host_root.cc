@@ -15,6 +15,8 @@
 #include <set>
 #include <vector>
 
+#include "core/host_root_open.h"
+
 namespace pcipass {
 
 namespace fs = std::filesystem;
@@ -71,7 +73,9 @@ class FdStack {
   void Clear() {
     while (!fds_.empty()) Pop();
   }
-  int TopOr(int fallback) const { return fds_.empty() ? fallback : fds_.back(); }
+  int TopOr(int fallback) const {
+    return fds_.empty() ? fallback : fds_.back();
+  }
 
  private:
   std::vector<int> fds_;
@@ -81,7 +85,7 @@ constexpr int kMaxLinks = 40;  // the kernel's MAXSYMLINKS
 
 }  // namespace
 
-namespace internal {
+namespace hostfs::internal {
 
 std::atomic<bool> g_force_walk{false};
 
@@ -138,7 +142,7 @@ int WalkInRoot(int rootfd, std::string_view rel, int flags) {
   return ::openat(dirs.TopOr(rootfd), ".", flags | O_CLOEXEC);
 }
 
-}  // namespace internal
+}  // namespace hostfs::internal
 
 HostRoot::HostRoot(fs::path root) : root_(std::move(root)) {
   if (root_.empty()) root_ = "/";
@@ -160,11 +164,13 @@ HostRoot HostRoot::FromFlagOrEnv(const std::string& flag) {
   return HostRoot("/");
 }
 
-int HostRoot::OpenRootFd() const {
-  return ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+namespace hostfs {
+
+int OpenRootFd(const HostRoot& host) {
+  return ::open(host.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-int HostRoot::OpenUnder(int rootfd, std::string_view rel, int flags) {
+int OpenUnder(int rootfd, std::string_view rel, int flags) {
   while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
   std::string path = rel.empty() ? std::string(".") : std::string(rel);
   static std::atomic<bool> have_openat2{true};
@@ -180,8 +186,7 @@ int HostRoot::OpenUnder(int rootfd, std::string_view rel, int flags) {
   return internal::WalkInRoot(rootfd, path, flags);
 }
 
-std::pair<std::string, std::string> HostRoot::SplitHostPath(
-    const fs::path& path) {
+std::pair<std::string, std::string> SplitHostPath(const fs::path& path) {
   const std::string& p = path.native();
   std::string best;
   {
@@ -200,7 +205,7 @@ std::pair<std::string, std::string> HostRoot::SplitHostPath(
   return {best, rel};
 }
 
-int HostRoot::OpenHostPath(const fs::path& path, int flags) {
+int OpenHostPath(const fs::path& path, int flags) {
   auto [root, rel] = SplitHostPath(path);
   if (root.empty()) return ::open(path.c_str(), flags | O_CLOEXEC);
   int rootfd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -212,18 +217,19 @@ int HostRoot::OpenHostPath(const fs::path& path, int flags) {
   return fd;
 }
 
-fs::path HostRoot::ResolveInRoot(const fs::path& path) const {
-  if (is_real_root()) return path;
+fs::path ResolveInRoot(const HostRoot& host, const fs::path& path) {
+  if (host.is_real_root()) return path;
   auto [root, rel] = SplitHostPath(path);
-  if (root != root_.string()) return path;  // not under this root
+  if (root != host.root().string()) return path;  // not under this root
   // Resolve the longest existing prefix, then append the rest as given.
   std::deque<std::string> parts;
   SplitInto(rel, parts, false);
   std::vector<std::string> tail;
   while (true) {
     std::string prefix;
-    for (const std::string& c : parts) prefix += (prefix.empty() ? "" : "/") + c;
-    int rootfd = OpenRootFd();
+    for (const std::string& c : parts)
+      prefix += (prefix.empty() ? "" : "/") + c;
+    int rootfd = OpenRootFd(host);
     if (rootfd < 0) return path;
     int fd = OpenUnder(rootfd, prefix, O_PATH);
     ::close(rootfd);
@@ -238,7 +244,7 @@ fs::path HostRoot::ResolveInRoot(const fs::path& path) const {
       for (auto it = tail.rbegin(); it != tail.rend(); ++it) out /= *it;
       // No symlink on the way: keep the caller's spelling of the path.
       std::error_code ec;
-      if (out == (fs::canonical(root_, ec) / rel).lexically_normal()) {
+      if (out == (fs::canonical(host.root(), ec) / rel).lexically_normal()) {
         return path;
       }
       return out;
@@ -248,6 +254,8 @@ fs::path HostRoot::ResolveInRoot(const fs::path& path) const {
     parts.pop_back();
   }
 }
+
+}  // namespace hostfs
 
 fs::path HostRoot::Sys(std::string_view rel) const {
   return Join(root_ / "sys", rel);

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "core/host_root_open.h"
 #include "core/sysfs.h"
 #include "testing/fixture_tree.h"
 
@@ -21,11 +22,11 @@ using testing::FixtureTree;
 class ConfineTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    internal::g_force_walk = GetParam();
+    hostfs::internal::g_force_walk = GetParam();
     outside_.WriteFile("secret", "SECRET\n");
     outside_.WriteFile("dir/entry", "x");
   }
-  void TearDown() override { internal::g_force_walk = false; }
+  void TearDown() override { hostfs::internal::g_force_walk = false; }
 
   std::string Outside(const char* rel) const {
     return outside_.Abs(rel).string();
@@ -124,12 +125,13 @@ TEST_P(ConfineTest, ReadLinkSeesTheLinkThroughConfinedParents) {
 TEST_P(ConfineTest, ResolveInRootFollowsLinksInsideTheRoot) {
   tree_.MakeDir("elsewhere");
   tree_.Symlink("var", Outside("dir"));  // would put the state dir outside
-  const auto resolved = host_.ResolveInRoot(host_.Path("var/lib/pcipass"));
+  const auto resolved =
+      hostfs::ResolveInRoot(host_, host_.Path("var/lib/pcipass"));
   const std::string root = std::filesystem::canonical(tree_.root()).string();
   EXPECT_EQ(resolved.string().rfind(root + "/", 0), 0u) << resolved;
   EXPECT_NE(resolved.string().find("/lib/pcipass"), std::string::npos);
   // Without links the caller's spelling is kept.
-  EXPECT_EQ(host_.ResolveInRoot(host_.Path("elsewhere/x")),
+  EXPECT_EQ(hostfs::ResolveInRoot(host_, host_.Path("elsewhere/x")),
             host_.Path("elsewhere/x"));
 }
 
@@ -144,8 +146,7 @@ TEST(SysfsBoundsTest, AttributeReadsAreBoundedAndRegularOnly) {
   t.WriteFile("sys/big", std::string(sysfs::kMaxAttributeBytes + 1, '1'));
   auto big = sysfs::ReadText(host.Sys("big"));
   ASSERT_FALSE(big.ok());
-  EXPECT_NE(big.status().message().find("65536-byte limit"),
-            std::string::npos);
+  EXPECT_NE(big.status().message().find("65536-byte limit"), std::string::npos);
   EXPECT_TRUE(sysfs::ReadText(host.Sys("big"), sysfs::kMaxHostTableBytes).ok());
   // A FIFO: read and write used to wait forever for the other end.
   ASSERT_EQ(::mkfifo(host.Sys("fifo").c_str(), 0600), 0);
@@ -160,10 +161,10 @@ TEST(HostRootTest, SplitHostPathUsesTheLongestRoot) {
   FixtureTree t;
   HostRoot outer(t.root());
   HostRoot inner(t.root() / "inner");
-  auto [root, rel] = HostRoot::SplitHostPath(inner.Sys("x"));
+  auto [root, rel] = hostfs::SplitHostPath(inner.Sys("x"));
   EXPECT_EQ(root, (t.root() / "inner").string());
   EXPECT_EQ(rel, "sys/x");
-  auto [r2, rel2] = HostRoot::SplitHostPath(t.root().string() + "x/sys");
+  auto [r2, rel2] = hostfs::SplitHostPath(t.root().string() + "x/sys");
   EXPECT_EQ(r2, "");  // a sibling whose name starts the same is not under
   HostRoot trailing(t.root().string() + "/");
   EXPECT_EQ(trailing.root(), t.root());

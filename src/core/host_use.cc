@@ -64,16 +64,16 @@ bool IsHexString(const std::string& s) {
 }
 
 void ReadRoutes(const HostRoot& host, HostUseTables& t) {
-  auto v4 = Lines(sysfs::ReadOptional(host.Proc("net/route"), sysfs::kMaxHostTableBytes));
+  auto v4 = Lines(
+      sysfs::ReadOptional(host.Proc("net/route"), sysfs::kMaxHostTableBytes));
   for (size_t i = 1; i < v4.size(); ++i) {
     auto f = SplitWs(v4[i]);
     if (f.size() < 4 || !IsHexString(f[3])) continue;
     if ((std::stoul(f[3], nullptr, 16) & 0x1) == 0) continue;  // RTF_UP
     t.route_ifaces.insert(f[0]);
   }
-  for (const std::string& line :
-       Lines(sysfs::ReadOptional(host.Proc("net/ipv6_route"),
-                                 sysfs::kMaxHostTableBytes))) {
+  for (const std::string& line : Lines(sysfs::ReadOptional(
+           host.Proc("net/ipv6_route"), sysfs::kMaxHostTableBytes))) {
     auto f = SplitWs(line);
     if (f.size() < 10 || f[0].size() != 32 || !IsHexString(f[0])) continue;
     const std::string& iface = f[9];
@@ -87,9 +87,8 @@ void ReadRoutes(const HostRoot& host, HostUseTables& t) {
 }
 
 void ReadAddresses(const HostRoot& host, HostUseTables& t) {
-  for (const std::string& line :
-       Lines(sysfs::ReadOptional(host.Proc("net/if_inet6"),
-                                 sysfs::kMaxHostTableBytes))) {
+  for (const std::string& line : Lines(sysfs::ReadOptional(
+           host.Proc("net/if_inet6"), sysfs::kMaxHostTableBytes))) {
     auto f = SplitWs(line);
     if (f.size() < 6 || !IsHexString(f[2]) || !IsHexString(f[3])) continue;
     unsigned scope = std::stoul(f[3], nullptr, 16);
@@ -122,9 +121,8 @@ void ReadAddresses(const HostRoot& host, HostUseTables& t) {
 }
 
 void ReadMountsAndSwaps(const HostRoot& host, HostUseTables& t) {
-  for (const std::string& line :
-       Lines(sysfs::ReadOptional(host.Proc("self/mountinfo"),
-                                 sysfs::kMaxHostTableBytes))) {
+  for (const std::string& line : Lines(sysfs::ReadOptional(
+           host.Proc("self/mountinfo"), sysfs::kMaxHostTableBytes))) {
     auto f = SplitWs(line);
     if (f.size() < 5) continue;
     t.mounts.emplace(f[2], f[4]);
@@ -135,7 +133,8 @@ void ReadMountsAndSwaps(const HostRoot& host, HostUseTables& t) {
         t.mounts.emplace(Basename(source), f[4]);
     }
   }
-  auto swaps = Lines(sysfs::ReadOptional(host.Proc("swaps"), sysfs::kMaxHostTableBytes));
+  auto swaps =
+      Lines(sysfs::ReadOptional(host.Proc("swaps"), sysfs::kMaxHostTableBytes));
   for (size_t i = 1; i < swaps.size(); ++i) {
     auto f = SplitWs(swaps[i]);
     if (f.empty() || f[0].rfind("/dev/", 0) != 0) continue;

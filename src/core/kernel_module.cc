@@ -44,15 +44,15 @@ ModuleStatus ProbeKernelModule(const HostRoot& host,
   }
   fs::path dir = host.Path("lib/modules/" + release);
   if (auto builtin = sysfs::ReadOptional(dir / "modules.builtin",
-                                               sysfs::kMaxHostTableBytes);
+                                         sysfs::kMaxHostTableBytes);
       builtin && ModuleListHas(*builtin, mod)) {
     m.state = ModuleState::kBuiltin;
     m.detail = mod + " is built into kernel " + release + " (" +
                (dir / "modules.builtin").string() + ")";
     return m;
   }
-  if (auto dep = sysfs::ReadOptional(dir / "modules.dep",
-                                           sysfs::kMaxHostTableBytes);
+  if (auto dep =
+          sysfs::ReadOptional(dir / "modules.dep", sysfs::kMaxHostTableBytes);
       dep && ModuleListHas(*dep, mod)) {
     m.state = ModuleState::kAvailable;
     m.detail = mod + " is not loaded but is installed for kernel " + release +

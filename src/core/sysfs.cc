@@ -16,7 +16,7 @@
 #include <system_error>
 #include <thread>
 
-#include "core/host_root.h"
+#include "core/host_root_open.h"
 
 namespace pcipass::sysfs {
 
@@ -30,15 +30,15 @@ Status CheckRegular(int fd, const std::string& what) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, what);
   if (!S_ISREG(st.st_mode)) {
-    return Status::FailedPrecondition(
-        what + ": not a regular file (" +
-        (S_ISDIR(st.st_mode)    ? "a directory"
-         : S_ISFIFO(st.st_mode) ? "a FIFO"
-         : S_ISCHR(st.st_mode)  ? "a character device"
-         : S_ISBLK(st.st_mode)  ? "a block device"
-         : S_ISSOCK(st.st_mode) ? "a socket"
-                                : "not a file") +
-        "); kernel attributes are regular files");
+    return Status::FailedPrecondition(what + ": not a regular file (" +
+                                      (S_ISDIR(st.st_mode)    ? "a directory"
+                                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                       : S_ISCHR(st.st_mode)
+                                           ? "a character device"
+                                       : S_ISBLK(st.st_mode)  ? "a block device"
+                                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                                              : "not a file") +
+                                      "); kernel attributes are regular files");
   }
   return Status::Ok();
 }
@@ -47,7 +47,7 @@ Status CheckRegular(int fd, const std::string& what) {
 
 Result<std::string> ReadText(const fs::path& path, size_t max_bytes) {
   const std::string what = "read " + path.string();
-  int fd = HostRoot::OpenHostPath(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, what);
   if (Status s = CheckRegular(fd, what); !s.ok()) {
     ::close(fd);
@@ -86,7 +86,7 @@ std::optional<std::string> ReadOptional(const fs::path& path,
 
 Result<fs::path> ReadLink(const fs::path& path) {
   const std::string what = "readlink " + path.string();
-  int fd = HostRoot::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, what);
   char buf[PATH_MAX];
   ssize_t n = ::readlinkat(fd, "", buf, sizeof(buf));
@@ -109,7 +109,7 @@ std::optional<std::string> LinkBasename(const fs::path& path) {
 
 Result<std::vector<std::string>> ListDir(const fs::path& path) {
   const std::string what = "list " + path.string();
-  int fd = HostRoot::OpenHostPath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, what);
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
@@ -129,7 +129,7 @@ Result<std::vector<std::string>> ListDir(const fs::path& path) {
 }
 
 bool Exists(const fs::path& path) {
-  int fd = HostRoot::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
   ::close(fd);
   return true;
@@ -137,7 +137,7 @@ bool Exists(const fs::path& path) {
 
 Status WriteText(const fs::path& path, std::string_view value) {
   const std::string what = "write " + path.string();
-  int fd = HostRoot::OpenHostPath(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = hostfs::OpenHostPath(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, what);
   if (Status s = CheckRegular(fd, what); !s.ok()) {
     ::close(fd);

@@ -8,12 +8,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>  // environ (_GNU_SOURCE, always on in C++)
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
+#include "core/bounded_input.h"
 #include "testing/fixture_tree.h"
 
 namespace pcipass::hv {
@@ -148,4 +152,69 @@ TEST(QmpConnectTest, NothingListening) {
 }
 
 }  // namespace
+// A peer that is not QEMU: one endless line, or a greeting nested 100,000
+// deep. The client gives up with an error instead of growing its buffer
+// without end or overflowing the stack.
+class HostilePeerTest : public ::testing::Test {
+ protected:
+  // Listens on a socket in the tree; |send| is written to the first
+  // client, then the connection stays open until the test ends.
+  void Serve(std::string send) {
+    path_ = tree_.Abs("peer.sock").string();
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listen_fd_, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(path_.size(), sizeof(addr.sun_path));
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    ASSERT_EQ(
+        ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+        0);
+    ASSERT_EQ(::listen(listen_fd_, 1), 0);
+    server_ = std::thread([this, send = std::move(send)] {
+      int c = ::accept(listen_fd_, nullptr, nullptr);
+      if (c < 0) return;
+      size_t off = 0;
+      while (off < send.size()) {
+        ssize_t n =
+            ::send(c, send.data() + off, send.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      char b;
+      while (::recv(c, &b, 1, 0) > 0) {
+      }
+      ::close(c);
+    });
+  }
+  void TearDown() override {
+    if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
+    if (server_.joinable()) server_.join();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+  }
+
+  testing::FixtureTree tree_;
+  std::string path_;
+  int listen_fd_ = -1;
+  std::thread server_;
+};
+
+TEST_F(HostilePeerTest, EndlessLineIsCutAtTheLimit) {
+  Serve(std::string(kMaxQmpLineBytes + 8192, 'x'));
+  auto c = QmpClient::Connect(path_, 5000);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(c.status().message().find("without a newline"), std::string::npos)
+      << c.status().message();
+}
+
+TEST_F(HostilePeerTest, DeeplyNestedGreetingIsRefused) {
+  Serve("{\"QMP\": " + std::string(100000, '[') + "}\n");
+  auto c = QmpClient::Connect(path_, 5000);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("deeper than 64 levels"),
+            std::string::npos)
+      << c.status().message();
+}
+
 }  // namespace pcipass::hv

@@ -91,4 +91,19 @@ TEST(QmpDecodeTest, Rejects) {
 }
 
 }  // namespace
+// A hostile or broken peer: nesting deep enough to overflow the stack in a
+// recursive JSON value (a segfault before the depth check).
+TEST(QmpDecodeTest, RefusesDeepNesting) {
+  std::string greeting = "{\"QMP\": " + std::string(100000, '[') + "}";
+  Result<Message> m = Decode(greeting);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(m.status().message().find("deeper than 64 levels"),
+            std::string::npos)
+      << m.status().message();
+  std::string ok =
+      "{\"return\": " + std::string(60, '[') + std::string(60, ']') + "}";
+  EXPECT_TRUE(Decode(ok).ok());
+}
+
 }  // namespace pcipass::hv::qmp

@@ -260,12 +260,10 @@ Result<DeviceSpec> DeviceSpec::FromJson(const std::string& json_object_text,
                                         const std::string& where,
                                         const HostRoot& host,
                                         const DeviceSpecOptions& options) {
-  if (Status d = CheckJsonDepth(json_object_text, kMaxSpecJsonDepth);
-      !d.ok()) {
-    return Status::InvalidArgument(where + ": " +
-                                   std::string(kDeviceSpecErrorPrefix) +
-                                   "Invalid entry: " + d.message() +
-                                   "; a device_spec is one JSON object");
+  if (Status d = CheckJsonDepth(json_object_text, kMaxSpecJsonDepth); !d.ok()) {
+    return Status::InvalidArgument(
+        where + ": " + std::string(kDeviceSpecErrorPrefix) +
+        "Invalid entry: " + d.message() + "; a device_spec is one JSON object");
   }
   json obj;
   try {
