@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -75,39 +74,29 @@ bool IsCommand(std::string_view word) {
   return false;
 }
 
-// "" when every location flag and variable is usable; else the error for
-// the first one given (or set) but empty, naming it and the fix.
+// "" when every location flag is usable; else the error for the first one
+// given empty, naming it and the fix. (An empty PCIPASS_ROOT/CONFIG/STATE
+// means unset, the usual way to clear a variable for one command.)
 std::string EmptyLocationError(const CLI::App& app) {
   struct Location {
     const char* flag;
-    const char* env;
     const char* fix;
   };
   static constexpr Location kLocations[] = {
-      {"--root", "PCIPASS_ROOT",
+      {"--root",
        "give the directory that plays the part of / (a fixture tree), or "
-       "leave it out for the real host"},
-      {"--config", "PCIPASS_CONFIG",
-       "give the config file's path, or leave "
-       "it out for no config"},
-      {"--state", "PCIPASS_STATE",
-       "give the state directory, or leave it out for the default "
+       "leave --root out for the real host"},
+      {"--config",
+       "give the config file's path, or leave --config out for no config"},
+      {"--state",
+       "give the state directory, or leave --state out for the default "
        "(<root>/var/lib/pcipass)"},
   };
   for (const Location& l : kLocations) {
     const CLI::Option* opt = app.get_option(l.flag);
-    if (opt->count() > 0) {
-      for (const std::string& v : opt->results()) {
-        if (v.empty()) {
-          return std::string(l.flag) + " is empty; " + l.fix;
-        }
-      }
-      continue;
-    }
-    const char* env = std::getenv(l.env);
-    if (env != nullptr && *env == '\0') {
-      return std::string(l.env) + " is set but empty; " + l.fix + " (unset " +
-             l.env + ")";
+    if (opt->count() == 0) continue;
+    for (const std::string& v : opt->results()) {
+      if (v.empty()) return std::string(l.flag) + " is empty; " + l.fix;
     }
   }
   return "";

@@ -221,5 +221,14 @@ TEST(AliasTest, AliasSpecMismatchExplains) {
   }
 }
 
+// Issue 8: deep nesting in an alias value crashed the JSON parser.
+TEST(AliasTest, DeepNestingIsRefusedBeforeParsing) {
+  std::vector<Status> errors;
+  Parse({std::string(100000, '[')}, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message(), HasSubstr("a.conf:1"));
+  EXPECT_THAT(errors[0].message(), HasSubstr("deeper than 32 levels"));
+}
+
 }  // namespace
 }  // namespace pcipass

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 PciAddress Addr(const char* s) { return PciAddress::Parse(s).value(); }
 
@@ -520,6 +521,27 @@ TEST(StrictBool, AcceptsOnlyNovaWords) {
   for (const char* x : {"", "2", "yess", "enabled"}) {
     EXPECT_EQ(ParseStrictBool(x), std::nullopt) << x;
   }
+}
+
+// Issue 8: 100,000 nested '[' overflowed the stack inside the JSON parser.
+TEST_F(DevSpecTest, DeepNestingIsRefusedBeforeParsing) {
+  std::vector<Status> errors;
+  auto specs = ParseDeviceSpecValue(std::string(100000, '['), "t.conf:3",
+                                    tree_.host(), {}, &errors);
+  EXPECT_TRUE(specs.empty());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message(), HasSubstr("t.conf:3"));
+  EXPECT_THAT(errors[0].message(), HasSubstr("deeper than 32 levels"));
+  // 32 levels is still parsed (and refused for its shape, not its depth).
+  errors.clear();
+  ParseDeviceSpecValue(std::string(32, '[') + std::string(32, ']'), "t.conf:4",
+                       tree_.host(), {}, &errors);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_THAT(errors[0].message(), Not(HasSubstr("deeper than")));
+  auto one = DeviceSpec::FromJson(std::string(50000, '{'), "t.conf:5",
+                                  tree_.host(), {});
+  ASSERT_FALSE(one.ok());
+  EXPECT_THAT(one.status().message(), HasSubstr("deeper than 32 levels"));
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <string>
 
 #include "testing/fixture_tree.h"
 
@@ -79,6 +82,25 @@ TEST(IniTest, LoadMissingFileNamesThePath) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->Get("pci", "alias"), "x");
   EXPECT_THAT(ok->source(), HasSubstr("p.conf"));
+}
+
+// Issue 8: a config of /dev/zero grew memory without end, a FIFO hung.
+TEST(IniTest, LoadRefusesNonRegularAndOversizedFiles) {
+  testing::FixtureTree tree;
+  ASSERT_EQ(::mkfifo(tree.Abs("fifo.conf").c_str(), 0600), 0);
+  auto fifo = IniFile::Load(tree.Abs("fifo.conf"));
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_THAT(fifo.status().message(), HasSubstr("fifo.conf"));
+  EXPECT_THAT(fifo.status().message(),
+              HasSubstr("not a regular file (a FIFO)"));
+  auto zero = IniFile::Load("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.status().message(), HasSubstr("a character device"));
+  tree.WriteFile("big.conf", std::string(2 * 1024 * 1024, '#'));
+  auto big = IniFile::Load(tree.Abs("big.conf"));
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(big.status().message(), HasSubstr("big.conf"));
+  EXPECT_THAT(big.status().message(), HasSubstr("1 MiB limit"));
 }
 
 }  // namespace
