@@ -18,8 +18,14 @@ namespace {
 
 Status Bad(const IniEntry& e, const std::string& what,
            const std::string& source) {
+  // A value can be as long as the config (1 MiB): quote its start only.
+  constexpr size_t kQuote = 120;
+  const std::string value =
+      e.value.size() <= kQuote ? e.value
+                               : e.value.substr(0, kQuote) + "... (" +
+                                     std::to_string(e.value.size()) + " bytes)";
   return Status::InvalidArgument(source + ":" + std::to_string(e.line) +
-                                 ": [host] " + e.key + " = " + e.value + ": " +
+                                 ": [host] " + e.key + " = " + value + ": " +
                                  what);
 }
 

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -220,39 +219,44 @@ int OpenHostPath(const fs::path& path, int flags) {
 fs::path ResolveInRoot(const HostRoot& host, const fs::path& path) {
   if (host.is_real_root()) return path;
   auto [root, rel] = SplitHostPath(path);
-  if (root != host.root().string()) return path;  // not under this root
-  // Resolve the longest existing prefix, then append the rest as given.
-  std::deque<std::string> parts;
-  SplitInto(rel, parts, false);
-  std::vector<std::string> tail;
-  while (true) {
-    std::string prefix;
-    for (const std::string& c : parts)
-      prefix += (prefix.empty() ? "" : "/") + c;
-    int rootfd = OpenRootFd(host);
-    if (rootfd < 0) return path;
-    int fd = OpenUnder(rootfd, prefix, O_PATH);
-    ::close(rootfd);
-    if (fd >= 0) {
-      char link[64];
-      std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-      char buf[PATH_MAX];
-      ssize_t n = ::readlink(link, buf, sizeof(buf) - 1);
-      ::close(fd);
-      if (n <= 0) return path;
-      fs::path out(std::string(buf, static_cast<size_t>(n)));
-      for (auto it = tail.rbegin(); it != tail.rend(); ++it) out /= *it;
-      // No symlink on the way: keep the caller's spelling of the path.
-      std::error_code ec;
-      if (out == (fs::canonical(host.root(), ec) / rel).lexically_normal()) {
-        return path;
-      }
-      return out;
+  if (root != host.root().string()) return path;
+  // The same rules as WalkInRoot, on names: each existing link is replaced
+  // by its target (absolute: from the root; ".." stops at the root), so
+  // the result holds no symlink; names that do not exist yet are kept.
+  std::deque<std::string> todo;
+  SplitInto(rel, todo, /*front=*/false);
+  std::vector<std::string> resolved;
+  auto join = [&] {
+    std::string out = root;
+    for (const std::string& c : resolved) out += "/" + c;
+    return out;
+  };
+  int links = 0;
+  bool linked = false;
+  while (!todo.empty()) {
+    std::string name = std::move(todo.front());
+    todo.pop_front();
+    if (name == ".") continue;
+    if (name == "..") {
+      if (!resolved.empty()) resolved.pop_back();
+      linked = true;
+      continue;
     }
-    if (parts.empty()) return path;
-    tail.push_back(parts.back());
-    parts.pop_back();
+    const std::string at = join() + "/" + name;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(at.c_str(), buf, sizeof(buf));
+    if (n >= 0 && static_cast<size_t>(n) < sizeof(buf) &&
+        ++links <= kMaxLinks) {
+      linked = true;
+      std::string_view target(buf, static_cast<size_t>(n));
+      if (!target.empty() && target.front() == '/') resolved.clear();
+      SplitInto(target, todo, /*front=*/true);
+      continue;
+    }
+    resolved.push_back(std::move(name));
   }
+  if (!linked) return path;  // keep the caller's spelling
+  return fs::path(join());
 }
 
 }  // namespace hostfs
