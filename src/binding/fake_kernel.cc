@@ -36,11 +36,19 @@ void Put(const fs::path& p, const std::string& content) {
   f << content;
 }
 
+// Links are relative, as the kernel's are: pcipass resolves an absolute
+// link target inside the --root tree (<root>/<target>), so a link to the
+// fixture's own absolute path would not resolve there.
 void Link(const fs::path& link, const fs::path& target) {
   std::error_code ec;
   fs::create_directories(link.parent_path(), ec);
   fs::remove(link, ec);
-  fs::create_symlink(target, link, ec);
+  fs::path stored = target;
+  if (target.is_absolute()) {
+    stored = fs::weakly_canonical(target, ec)
+                 .lexically_relative(fs::canonical(link.parent_path(), ec));
+  }
+  fs::create_symlink(stored, link, ec);
 }
 
 Status Errno(int err, const fs::path& path) {
