@@ -33,6 +33,11 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
         ctx.json(), ctx.out(), ctx.err());
   }
   ConfigLoad load = LoadConfig(path, ctx.host());
+  if (load.not_found && !ctx.json()) {
+    ctx.out() << path << ": NOT FOUND\n";
+    ctx.err() << "pcipass: " << load.errors.front().message() << "\n";
+    return kExitRefused;
+  }
   const Config& cfg = load.config;
   // The other layers' sections: an error there would otherwise only show
   // when `apply` or `claim` runs, possibly at boot.

@@ -86,6 +86,9 @@ nlohmann::json DeviceRowJson(const PciDevice& dev, const Assessment& a) {
 
 int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
   std::vector<Status> errors = load.errors;
+  if (load.not_found) {
+    return ReportError(load.errors.front(), ctx.json(), ctx.out(), ctx.err());
+  }
   if (ctx.json()) {
     nlohmann::json j;
     j["error"] = {{"code", "invalid_config"},
