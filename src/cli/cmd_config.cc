@@ -13,6 +13,7 @@
 #include "claims/service.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/values.h"
 #include "select/config.h"
 
 namespace pcipass::cli {
@@ -78,7 +79,7 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     ctx.out() << path << ": INVALID, " << load.errors.size() << " error"
               << (load.errors.size() == 1 ? "" : "s") << ":\n";
     for (const Status& e : load.errors) {
-      ctx.out() << "  " << e.message() << "\n";
+      ctx.out() << "  " << ClipLongNumbers(e.message()) << "\n";
     }
     return kExitRefused;
   }

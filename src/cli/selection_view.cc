@@ -5,6 +5,7 @@
 #include "cli/device_json.h"
 #include "cli/output.h"
 #include "core/discovery.h"
+#include "core/values.h"
 
 namespace pcipass::cli {
 
@@ -99,7 +100,9 @@ int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
     ctx.out() << j.dump(2) << "\n";
   } else {
     ctx.err() << "pcipass: config " << load.config.path << " is invalid:\n";
-    for (const Status& e : errors) ctx.err() << "  " << e.message() << "\n";
+    for (const Status& e : errors) {
+      ctx.err() << "  " << ClipLongNumbers(e.message()) << "\n";
+    }
     ctx.err() << "Run 'pcipass config check' after fixing it.\n";
   }
   return kExitRefused;

@@ -274,6 +274,12 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
     }
     if (auto v = r.IntIn("sriov_numvfs", true, 0, 65535)) {
       dev.sriov_numvfs = *v;
+      if (dev.sriov_totalvfs && *v > *dev.sriov_totalvfs) {
+        r.Warn("sriov_numvfs " + std::to_string(*v) +
+               " is above sriov_totalvfs " +
+               std::to_string(*dev.sriov_totalvfs) +
+               " (the kernel never allows that; the tree is inconsistent)");
+      }
     }
     dev.sriov_vf_device = r.Hex<uint16_t>("sriov_vf_device", 0xffff, false);
     if (auto v = r.Text("sriov_drivers_autoprobe", false)) {

@@ -1,9 +1,11 @@
 # Helpers for bad-input snippets (sourced by run.sh before each snippet).
 # The cwd is the case's own scratch dir $TMP.
 
-# Copies a shared fixture tree (default "small") to $TMP/root, writable.
+# Copies a shared fixture tree (default "tiny": the small host's GPU
+# 0000:03:00.0, PF 0000:04:00.0 and VFs 0000:04:00.1-2 at the same
+# addresses, with the fewest files) to $TMP/root, writable.
 host() {
-  local shape=${1:-small}
+  local shape=${1:-tiny}
   rm -rf "$TMP/root"
   cp -a "$SHARED/$shape" "$TMP/root" && chmod -R u+w "$TMP/root"
 }
