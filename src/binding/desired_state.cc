@@ -212,6 +212,21 @@ HostDesiredState ParseHostSection(const IniFile& ini,
   return state;
 }
 
+Status RequireHostSection(const IniFile& ini) {
+  const std::vector<std::string> sections = ini.Sections();
+  const bool present =
+      std::find(sections.begin(), sections.end(), "host") != sections.end();
+  if (present && !ini.Keys("host").empty()) return Status::Ok();
+  return Status::FailedPrecondition(
+      ini.source() +
+      (present ? " has an empty [host] section" : " has no [host] section") +
+      ", so apply has nothing to make true. Add the desired state, e.g.\n"
+      "  [host]\n"
+      "  vfio = 0000:03:00.0\n"
+      "  sriov_numvfs = 0000:05:00.0=4\n"
+      "(docs/operations.md, \"Desired state: [host] and pcipass apply\")");
+}
+
 Result<HostDesiredState> ParseHostSection(const IniFile& ini) {
   std::vector<Status> errors;
   HostDesiredState state = ParseHostSection(ini, &errors);

@@ -58,6 +58,12 @@ struct HostDesiredState {
   bool empty() const { return vfio.empty() && sriov.empty(); }
 };
 
+// OK when |ini| has a [host] section with at least one key; otherwise
+// FailedPrecondition saying there is no (or an empty) [host] section in the
+// file and what to add, so `apply` never claims the host "already
+// matches" a desired state that was never written.
+Status RequireHostSection(const IniFile& ini);
+
 // Reads [host] from |ini|. A missing section is an empty state. Errors
 // (InvalidArgument, "<file>:<line>: [host] <key> = <value>: <what is
 // accepted>"): unknown keys, a bad address glob or id, a JSON object with

@@ -211,11 +211,36 @@ class Executor {
   Status journal_error_;
 };
 
+// What |addr| looks like now, for a message: "driver_override=vfio-pci,
+// driver=e1000e".
+std::string LiveState(const HostRoot& host, const PciAddress& addr) {
+  if (!sysfs::Exists(host.PciDeviceDir(addr))) return "gone from the bus";
+  auto ov = CurrentOverride(host, addr);
+  return "driver_override=" + (ov ? *ov : std::string("(null)")) +
+         ", driver=" + DriverName(CurrentDriver(host, addr));
+}
+
+// The journal step that matches what the tree shows now for |rec| (after
+// a rollback that could not finish), so the kept journal tells the truth.
+JournalStep LiveStep(const HostRoot& host, const HandOffRecord& rec) {
+  const PciAddress& a = rec.address;
+  auto drv = CurrentDriver(host, a);
+  if (drv == kVfioPci && rec.original_driver != kVfioPci) {
+    return JournalStep::kBound;
+  }
+  if (!drv && rec.original_driver) return JournalStep::kUnbound;
+  if (CurrentOverride(host, a) != rec.previous_override) {
+    return JournalStep::kOverrideSet;
+  }
+  return JournalStep::kPending;
+}
+
 // Rolls back every journaled device that is not pending, newest first.
 // Returns the rollback summary, or DataLoss naming what could not be
-// restored.
-Status RollBack(Executor& ex, Journal& journal, const Status& cause,
-                const std::string& state_dir) {
+// restored and what each such device looks like now. A device whose
+// restore failed keeps a journal entry whose step matches the live tree.
+Status RollBack(Executor& ex, const HostRoot& host, Journal& journal,
+                const Status& cause, const std::string& state_dir) {
   std::vector<std::string> restored, failed;
   for (auto it = journal.devices.rbegin(); it != journal.devices.rend(); ++it) {
     if (it->step == JournalStep::kPending) continue;
@@ -225,18 +250,28 @@ Status RollBack(Executor& ex, Journal& journal, const Status& cause,
                          DriverName(it->record.original_driver) + ")");
       it->step = JournalStep::kPending;
     } else {
-      failed.push_back(it->record.address.ToString() + ": " + s.message());
+      it->step = LiveStep(host, it->record);
+      failed.push_back(
+          it->record.address.ToString() + ": " + s.message() + "; it is now " +
+          LiveState(host, it->record.address) + " (was driver_override=" +
+          it->record.previous_override.value_or("(null)") +
+          ", driver=" + DriverName(it->record.original_driver) + ")");
     }
+  }
+  if (!failed.empty()) {
+    ex.SaveJournal(journal);
+    std::string what =
+        cause.message() + "; rollback restored " +
+        (restored.empty() ? std::string("no device") : Join(restored)) +
+        "; COULD NOT RESTORE " + Join(failed, "; ");
+    (void)AppendLog(state_dir, "ROLLBACK FAILED: " + what);
+    return Status::DataLoss(what + " (journal kept in " + state_dir +
+                            " with each device's current step; the next "
+                            "pcipass run retries)");
   }
   std::string what =
       cause.message() + "; rolled back: " +
-      (restored.empty() ? "nothing had changed" : Join(restored));
-  if (!failed.empty()) {
-    (void)AppendLog(state_dir, "ROLLBACK FAILED: " + Join(failed, "; "));
-    return Status::DataLoss(
-        what + "; COULD NOT RESTORE: " + Join(failed, "; ") +
-        " (journal kept in " + state_dir + "; the next pcipass run retries)");
-  }
+      (restored.empty() ? std::string("nothing had changed") : Join(restored));
   (void)ClearJournal(state_dir);
   (void)AppendLog(state_dir, "rolled back: " + what);
   return Status(cause.code(), what);
@@ -371,7 +406,7 @@ Result<HandOffReport> Detach(const HostRoot& host, KernelIo& io,
   auto fail = [&](const Status& s, const PciAddress& a) -> Status {
     Status cause = s.WithContext("detach " + a.ToString());
     if (opts.dry_run) return cause;
-    return RollBack(ex, journal, cause, opts.state_dir);
+    return RollBack(ex, host, journal, cause, opts.state_dir);
   };
   for (JournalDevice& jd : journal.devices) {
     const PciAddress& a = jd.record.address;

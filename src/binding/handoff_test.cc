@@ -403,7 +403,7 @@ TEST_F(HandOffTest, FailedRollbackIsDataLossAndKeepsJournal) {
   auto r = Detach(tree_.host(), k, {Addr("0000:05:01.0")}, opts_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(r.status().message().find("COULD NOT RESTORE: 0000:05:01.0"),
+  EXPECT_NE(r.status().message().find("COULD NOT RESTORE 0000:05:01.0"),
             std::string::npos)
       << r.status().message();
   EXPECT_TRUE(JournalExists());
@@ -422,6 +422,65 @@ TEST_F(HandOffTest, FailedRollbackIsDataLossAndKeepsJournal) {
   EXPECT_NE(again->notes[0].find("recovered an unfinished detach"),
             std::string::npos)
       << again->notes[0];
+}
+
+// The probe to vfio-pci fails, then the rollback's own first write (the
+// override clear, write 5) fails too. Before: "rolled back: nothing had
+// changed; COULD NOT RESTORE", with driver_override left on vfio-pci and a
+// journal step that did not match the tree. Now the message says that no
+// device was restored and exactly what the device looks like, and the kept
+// journal's step matches the tree.
+TEST_F(HandOffTest, FailedRollbackSaysWhatItLeftAndJournalMatchesTree) {
+  FakeKernel k(tree_.host());
+  k.RefuseProbe("0000:01:00.0", "vfio-pci");
+  // 1 override, 2 unbind, 3 drivers_probe, 4 bind (EINVAL), 5 restore.
+  k.FailWrite(5, EIO);
+  auto r = Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  const std::string& msg = r.status().message();
+  EXPECT_EQ(msg.find("nothing had changed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("rollback restored no device"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("COULD NOT RESTORE 0000:01:00.0"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("it is now driver_override=vfio-pci, driver=no driver"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("was driver_override=(null), driver=e1000e"),
+            std::string::npos)
+      << msg;
+  // The tree: override still vfio-pci, unbound. The journal says so.
+  EXPECT_EQ(Override("0000:01:00.0"), "vfio-pci");
+  EXPECT_EQ(Driver("0000:01:00.0"), std::nullopt);
+  auto journal = ReadJournal(opts_.state_dir);
+  ASSERT_TRUE(journal.ok());
+  ASSERT_TRUE(journal->has_value());
+  ASSERT_EQ((*journal)->devices.size(), 1u);
+  EXPECT_EQ((*journal)->devices[0].step, JournalStep::kUnbound);
+}
+
+// Only the override restore can fail while the device is still on its own
+// driver: the journal must say override_set (not unbound/bound).
+TEST_F(HandOffTest, FailedOverrideRestoreKeepsJournalAtOverrideSet) {
+  FakeKernel k(tree_.host());
+  // 1 override, 2 unbind fails, 3 restore override fails.
+  k.FailPathSuffix("driver/unbind", EIO);
+  k.SetBeforeWrite([&k](int n, const std::string&) {
+    if (n == 3) k.FailWrite(0, EIO);  // this very write fails
+  });
+  auto r = Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
+  ASSERT_FALSE(r.ok());
+  const std::string& msg = r.status().message();
+  EXPECT_NE(msg.find("it is now driver_override=vfio-pci, driver=e1000e"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(msg.find("nothing had changed"), std::string::npos) << msg;
+  EXPECT_EQ(Override("0000:01:00.0"), "vfio-pci");
+  EXPECT_EQ(Driver("0000:01:00.0"), "e1000e");
+  auto journal = ReadJournal(opts_.state_dir);
+  ASSERT_TRUE(journal.ok());
+  ASSERT_TRUE(journal->has_value());
+  EXPECT_EQ((*journal)->devices[0].step, JournalStep::kOverrideSet);
 }
 
 // A child process detaches the bridge group and is SIGKILLed just before

@@ -6,12 +6,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "core/bounded_input.h"
+#include "core/host_root.h"
+#include "core/lock_wait.h"
 #include "core/sysfs.h"
 
 namespace pcipass {
@@ -118,13 +122,47 @@ Result<StateLock> StateLock::Acquire(const std::string& state_dir) {
   const std::string path = (fs::path(state_dir) / "lock").string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "open lock " + path);
-  while (::flock(fd, LOCK_EX) != 0) {
+  // Bounded: poll with LOCK_NB, say after a second who holds it, give up
+  // after the policy's timeout naming the file and the holder.
+  const LockWaitPolicy policy = CurrentLockWaitPolicy();
+  const auto started = std::chrono::steady_clock::now();
+  bool noticed = false;
+  for (int attempt = 0;; ++attempt) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return StateLock(fd);
     if (errno == EINTR) continue;
-    int err = errno;
-    ::close(fd);
-    return Status::FromErrno(err, "flock " + path);
+    if (errno != EWOULDBLOCK) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "flock " + path);
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+    if (waited >= policy.timeout_ms) {
+      ::close(fd);
+      std::string holder = FlockHolder(path, HostRoot().Proc().string());
+      return Status::Unavailable(
+          "the state lock " + path + " is held by " +
+          (holder.empty() ? std::string("another process") : holder) +
+          " (another pcipass changing bindings, claims or VFs); gave up "
+          "after " +
+          std::to_string(policy.timeout_ms / 1000) +
+          " s. Wait for it to finish (or stop it), or wait longer with "
+          "--lock-timeout SECONDS or [claims] lock_timeout");
+    }
+    if (!noticed && waited >= policy.notice_after_ms) {
+      noticed = true;
+      std::string holder = FlockHolder(path, HostRoot().Proc().string());
+      NoticeLockWait(
+          policy,
+          "waiting for the state lock " + path + ", held by " +
+              (holder.empty() ? std::string("another process") : holder) +
+              "; giving up after " + std::to_string(policy.timeout_ms / 1000) +
+              " s");
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(attempt < 10 ? 5 : 50));
   }
-  return StateLock(fd);
 }
 
 StateLock::StateLock(StateLock&& other) noexcept : fd_(other.fd_) {

@@ -31,7 +31,9 @@ namespace pcipass {
 class StateLock {
  public:
   // Creates |state_dir| (mode 0700) if needed and blocks until the lock is
-  // free. Outcomes: the lock; PermissionDenied/IOError naming the path.
+  // free, at most the lock-wait policy's timeout (core/lock_wait.h).
+  // Outcomes: the lock; Unavailable naming the lock file and its holder
+  // after the timeout; PermissionDenied/IOError naming the path.
   static Result<StateLock> Acquire(const std::string& state_dir);
   StateLock(StateLock&& other) noexcept;
   StateLock& operator=(StateLock&& other) noexcept;

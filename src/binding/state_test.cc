@@ -6,7 +6,9 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <vector>
 
+#include "core/lock_wait.h"
 #include "gtest/gtest.h"
 #include "testing/fixture_tree.h"
 
@@ -131,6 +133,61 @@ TEST(StateTest, LockSerialisesTwoProcesses) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// Two processes: the child holds the lock until the parent is done. The
+// parent's wait is bounded: it says after notice_after_ms that it waits and
+// for whom, then fails naming the lock file and the child's pid (before:
+// it waited forever without a word).
+TEST(StateTest, LockWaitIsBoundedAndNamesTheHolder) {
+  testing::FixtureTree tree;
+  const std::string dir = tree.Abs("state").string();
+  int held[2], done[2];
+  ASSERT_EQ(::pipe(held), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(held[0]);
+    ::close(done[1]);
+    auto lock = StateLock::Acquire(dir);
+    if (!lock.ok()) ::_exit(1);
+    char c = 'x';
+    (void)!::write(held[1], &c, 1);
+    (void)!::read(done[0], &c, 1);  // until the parent closes |done|
+    ::_exit(0);
+  }
+  ::close(held[1]);
+  ::close(done[0]);
+  char c;
+  ASSERT_EQ(::read(held[0], &c, 1), 1);  // child holds the lock now
+  const LockWaitPolicy saved = CurrentLockWaitPolicy();
+  std::vector<std::string> notices;
+  LockWaitPolicy policy;
+  policy.timeout_ms = 1000;
+  policy.notice_after_ms = 200;
+  policy.notice = [&](const std::string& line) { notices.push_back(line); };
+  SetLockWaitPolicy(policy);
+  auto start = std::chrono::steady_clock::now();
+  auto lock = StateLock::Acquire(dir);
+  auto waited = std::chrono::steady_clock::now() - start;
+  SetLockWaitPolicy(saved);
+  ::close(done[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().code(), StatusCode::kUnavailable);
+  const std::string& msg = lock.status().message();
+  EXPECT_NE(msg.find(dir + "/lock"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pid " + std::to_string(pid)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--lock-timeout"), std::string::npos) << msg;
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("waiting for the state lock"), std::string::npos)
+      << notices[0];
+  EXPECT_NE(notices[0].find("pid " + std::to_string(pid)), std::string::npos)
+      << notices[0];
 }
 
 TEST(StateTest, LockOnUnwritableDirFails) {

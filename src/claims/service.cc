@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/lock_wait.h"
+#include "core/values.h"
 #include "select/devspec.h"
 
 namespace pcipass::claims {
@@ -81,10 +83,16 @@ Result<ClaimsSettings> ReadClaimsSettings(const IniFile& ini) {
                                        "' is not a boolean; use true or false");
       }
       s.reattach_on_release = *b;
+    } else if (e.key == "lock_timeout") {
+      std::string why;
+      std::optional<int> t =
+          ParseLockTimeoutSeconds(e.value, "[claims] lock_timeout", &why);
+      if (!t) return Status::InvalidArgument(ini.Where(e.line) + ": " + why);
+      s.lock_timeout_seconds = *t;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + e.key +
-          "'; accepted: placement, reattach_on_release");
+          "'; accepted: placement, reattach_on_release, lock_timeout");
     }
   }
   return s;
@@ -276,9 +284,7 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
                            const std::vector<PciRequest>& requests,
                            const ClaimOptions& options) {
   ClaimOutcome out;
-  if (options.instance.empty()) {
-    return Status::InvalidArgument("--instance must not be empty");
-  }
+  PCIPASS_RETURN_IF_ERROR(CheckInstanceId(options.instance));
   if (options.detach && !options.detach_fn) {
     return Status::Internal("claim: detach requested without a hand-off");
   }
@@ -441,9 +447,7 @@ Result<ClaimOutcome> Claim(Ledger& ledger, const HostSnapshot& snap,
 Result<ReleaseOutcome> Release(Ledger& ledger, const HostSnapshot& snap,
                                const ReleaseOptions& options) {
   ReleaseOutcome out;
-  if (options.instance.empty()) {
-    return Status::InvalidArgument("--instance must not be empty");
-  }
+  PCIPASS_RETURN_IF_ERROR(CheckInstanceId(options.instance));
   Result<std::vector<ClaimRecord>> held = ledger.ListClaims(options.instance);
   if (!held.ok()) return held.status();
   if (held->empty()) {

@@ -47,6 +47,9 @@ namespace pcipass::claims {
 struct ClaimsSettings {
   Placement placement = Placement::kPack;  // placement = pack|spread
   bool reattach_on_release = false;        // reattach_on_release = bool
+  // lock_timeout = seconds (0..3600): how long to wait for the ledger and
+  // state locks; --lock-timeout wins. Unset: the default (10 s).
+  std::optional<int> lock_timeout_seconds;
 };
 // Reads [claims]. Errors (InvalidArgument) name the key, the bad value and
 // what is accepted; unknown keys in [claims] are errors.

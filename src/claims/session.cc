@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "core/discovery.h"
+#include "core/lock_wait.h"
 #include "select/allowlist.h"
 
 namespace pcipass::claims {
@@ -52,6 +53,7 @@ Result<Session> OpenSession(const SessionOptions& options) {
   s.state_dir = options.state_dir;
   if (!options.config_path.empty()) {
     ConfigLoad load = LoadConfig(options.config_path, options.host);
+    if (load.not_found) return load.errors.front();
     if (!load.ok()) {
       std::string msg = "invalid config " + options.config_path + ":";
       for (const Status& e : load.errors) msg += "\n  " + e.message();
@@ -65,6 +67,10 @@ Result<Session> OpenSession(const SessionOptions& options) {
                                         settings.status().message());
     }
     s.settings = *settings;
+    if (s.settings.lock_timeout_seconds &&
+        !CurrentLockWaitPolicy().timeout_from_flag) {
+      SetLockTimeoutSeconds(*s.settings.lock_timeout_seconds);
+    }
   }
   DiscoveryOptions dopts;
   dopts.pci_ids_path = options.pci_ids;

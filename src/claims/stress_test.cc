@@ -29,7 +29,7 @@ constexpr int kWorkerLedgerError = 11;
 constexpr int kWorkerLeftovers = 12;
 
 int Worker(const std::string& path, const HostSnapshot& snap, int id) {
-  auto ledger = Ledger::OpenSqlite(path);
+  auto ledger = Ledger::OpenSqlite(path, 30000);
   if (!ledger.ok()) return kWorkerOpenFailed;
   std::mt19937 rng(1000 + id);
   const char* products[] = {"1515", "20b0", "1528"};
@@ -78,7 +78,7 @@ TEST(ClaimsStressTest, EightProcessesNeverShareADevice) {
   const std::string path = tree.Abs("state/ledger.sqlite").string();
   const HostSnapshot snap = testhosts::BigHost();
   {
-    auto ledger = Ledger::OpenSqlite(path);
+    auto ledger = Ledger::OpenSqlite(path, 30000);
     ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
     ASSERT_TRUE(Reconcile(**ledger, snap).ok());
   }
@@ -100,7 +100,7 @@ TEST(ClaimsStressTest, EightProcessesNeverShareADevice) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
 
-  auto ledger = Ledger::OpenSqlite(path);
+  auto ledger = Ledger::OpenSqlite(path, 30000);
   ASSERT_TRUE(ledger.ok());
   auto events = (*ledger)->ListEvents({});
   ASSERT_TRUE(events.ok());

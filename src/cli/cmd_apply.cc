@@ -33,7 +33,8 @@ RunFn SetupApplyCommand(CLI::App& sub) {
                  "logged")
       ->type_name("REASON");
   sub.add_option("--timeout-ms", f->timeout_ms,
-                 "watchdog for each sysfs write (default 30000)");
+                 "watchdog for each sysfs write, 1..3600000 ms (default 30000)")
+      ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   return [f](CommandContext& ctx) -> int {
     auto fail = [&](const Status& s) {
       return ReportError(s, ctx.json(), ctx.out(), ctx.err());
@@ -46,6 +47,7 @@ RunFn SetupApplyCommand(CLI::App& sub) {
     }
     auto ini = IniFile::Load(path);
     if (!ini.ok()) return fail(ini.status());
+    if (Status h = RequireHostSection(*ini); !h.ok()) return fail(h);
     auto state = ParseHostSection(*ini);
     if (!state.ok()) return fail(state.status());
     ApplyOptions opts;

@@ -13,6 +13,7 @@
 #include "claims/service.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/values.h"
 #include "select/config.h"
 
 namespace pcipass::cli {
@@ -33,6 +34,11 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
         ctx.json(), ctx.out(), ctx.err());
   }
   ConfigLoad load = LoadConfig(path, ctx.host());
+  if (load.not_found && !ctx.json()) {
+    ctx.out() << path << ": NOT FOUND\n";
+    ctx.err() << "pcipass: " << load.errors.front().message() << "\n";
+    return kExitRefused;
+  }
   const Config& cfg = load.config;
   // The other layers' sections: an error there would otherwise only show
   // when `apply` or `claim` runs, possibly at boot.
@@ -73,7 +79,7 @@ int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
     ctx.out() << path << ": INVALID, " << load.errors.size() << " error"
               << (load.errors.size() == 1 ? "" : "s") << ":\n";
     for (const Status& e : load.errors) {
-      ctx.out() << "  " << e.message() << "\n";
+      ctx.out() << "  " << ClipLongNumbers(e.message()) << "\n";
     }
     return kExitRefused;
   }

@@ -48,7 +48,8 @@ RunFn SetupDetachCommand(CLI::App& sub) {
                  "take devices the host uses anyway; REASON is logged")
       ->type_name("REASON");
   sub.add_option("--timeout-ms", f->timeout_ms,
-                 "watchdog for each sysfs write (default 15000)");
+                 "watchdog for each sysfs write, 1..3600000 ms (default 15000)")
+      ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   return [f](CommandContext& ctx) -> int {
     auto addrs = ParseAll(f->addresses);
     if (!addrs.ok()) {

@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/values.h"
 #include "hv/qmp_socket.h"
 #include "hv/vm_plan.h"
 #include "store/ledger.h"
@@ -38,6 +39,7 @@ Result<std::vector<hv::HostdevAssignment>> Plan(CommandContext& ctx,
                                                 const HotplugOptions& o) {
   std::filesystem::path path =
       std::filesystem::path(ctx.StateDir()) / "ledger.sqlite";
+  PCIPASS_RETURN_IF_ERROR(CheckInstanceId(o.instance));
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     return Status::NotFound("no claims ledger at " + path.string() +
@@ -127,8 +129,8 @@ RunFn SetupHotplugCommand(CLI::App& sub) {
                "device_del every device and wait for the guest to let go");
   sub.add_option("--timeout", o->timeout_ms,
                  "milliseconds to wait for QEMU and, with --unplug, for the "
-                 "guest (default 10000)")
-      ->check(CLI::PositiveNumber);
+                 "guest, 1..3600000 (default 10000)")
+      ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   sub.add_option("--pin", o->flags.pins, "HOST=GUEST as in vm-config");
   return [o](CommandContext& ctx) { return Run(ctx, *o); };
 }

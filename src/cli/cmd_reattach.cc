@@ -79,7 +79,8 @@ RunFn SetupReattachCommand(CLI::App& sub) {
                "also reattach every member of the devices' IOMMU groups "
                "that is on vfio-pci");
   sub.add_option("--timeout-ms", f->timeout_ms,
-                 "watchdog for each sysfs write (default 15000)");
+                 "watchdog for each sysfs write, 1..3600000 ms (default 15000)")
+      ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   sub.add_option("--force", f->force,
                  "give back devices an instance holds in the claims ledger "
                  "(the reason goes to stderr and <state>/log)");

@@ -64,7 +64,8 @@ RunFn SetupSriovCommand(CLI::App& sub) {
   sub.add_flag("--dry-run", f->dry_run,
                "print every sysfs write, in order, and change nothing");
   sub.add_option("--timeout-ms", f->timeout_ms,
-                 "watchdog for each sysfs write (default 30000)");
+                 "watchdog for each sysfs write, 1..3600000 ms (default 30000)")
+      ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   return [f](CommandContext& ctx) -> int {
     auto pf = PciAddress::Parse(f->address);
     if (!pf.ok()) {

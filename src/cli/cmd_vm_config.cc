@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/values.h"
 #include "hv/libvirt_xml.h"
 #include "hv/qemu_args.h"
 #include "hv/vm_config_json.h"
@@ -41,6 +42,7 @@ Result<std::vector<hv::ClaimedDevice>> LoadClaims(CommandContext& ctx,
                                                   const std::string& instance) {
   std::filesystem::path path =
       std::filesystem::path(ctx.StateDir()) / "ledger.sqlite";
+  PCIPASS_RETURN_IF_ERROR(CheckInstanceId(instance));
   std::error_code ec;
   // A read-only command must not create a state directory or an empty
   // ledger as a side effect.

@@ -1,12 +1,15 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include "cli/output.h"
+#include "core/lock_wait.h"
+#include "core/values.h"
 
 namespace pcipass::cli {
 
@@ -57,7 +60,7 @@ std::string FirstCommandWord(int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--root" || a == "--config" || a == "--state" ||
-        a == "--pci-ids") {
+        a == "--pci-ids" || a == "--lock-timeout") {
       ++i;  // its value
       continue;
     }
@@ -125,6 +128,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
                  "pci.ids names database; default: the system's");
   app.add_flag("--json", g.json, "machine-readable output on stdout");
   app.add_flag("-v,--verbose", g.verbosity, "more diagnostics on stderr");
+  app.add_option("--lock-timeout", g.lock_timeout,
+                 "seconds to wait for the ledger/state lock of another "
+                 "pcipass (0..3600, default 10; [claims] lock_timeout)");
 
   RunFn chosen;
   for (const CommandSpec& spec : kCommands) {
@@ -154,7 +160,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
       err << "\nRun 'pcipass --help' for what each does.\n";
       return kExitUsage;
     }
-    err << "pcipass: " << e.what() << "\n"
+    err << "pcipass: " << ClipLongNumbers(e.what()) << "\n"
         << "Run 'pcipass --help' for the list of commands.\n";
     return kExitUsage;
   }
@@ -168,6 +174,30 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   if (std::string bad = EmptyLocationError(app); !bad.empty()) {
     err << "pcipass: " << bad << "\n";
     return kExitUsage;
+  }
+  if (!g.pci_ids.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(g.pci_ids, ec)) {
+      err << "pcipass: --pci-ids " << g.pci_ids << ": "
+          << (std::filesystem::exists(g.pci_ids, ec) ? "not a regular file"
+                                                     : "not found")
+          << "; give the path of a pci.ids file (e.g. from the pciutils or "
+             "hwdata package) or leave --pci-ids out for the system's\n";
+      return kExitUsage;
+    }
+  }
+  if (!g.lock_timeout.empty()) {
+    std::string why;
+    std::optional<int> t =
+        ParseLockTimeoutSeconds(g.lock_timeout, "--lock-timeout", &why);
+    if (!t) {
+      err << "pcipass: " << why << "\n";
+      return kExitUsage;
+    }
+    LockWaitPolicy policy = CurrentLockWaitPolicy();
+    policy.timeout_ms = *t * 1000;
+    policy.timeout_from_flag = true;
+    SetLockWaitPolicy(policy);
   }
   return chosen(ctx);
 }

@@ -15,12 +15,13 @@
 namespace pcipass::cli {
 
 struct GlobalOptions {
-  std::string root;         // --root (or env PCIPASS_ROOT)
-  std::string config_path;  // --config (or PCIPASS_CONFIG)
-  std::string state_dir;    // --state (or PCIPASS_STATE)
-  std::string pci_ids;      // --pci-ids (names database)
-  bool json = false;        // --json
-  int verbosity = 0;        // -v (repeatable)
+  std::string root;          // --root (or env PCIPASS_ROOT)
+  std::string config_path;   // --config (or PCIPASS_CONFIG)
+  std::string state_dir;     // --state (or PCIPASS_STATE)
+  std::string pci_ids;       // --pci-ids (names database)
+  bool json = false;         // --json
+  int verbosity = 0;         // -v (repeatable)
+  std::string lock_timeout;  // --lock-timeout SECONDS ("" = not given)
 };
 
 class CommandContext {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "core/values.h"
+
 namespace pcipass::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -23,10 +25,10 @@ int ReportError(const Status& status, bool json, std::ostream& out,
   if (json) {
     nlohmann::json j;
     j["error"] = {{"code", std::string(StatusCodeName(status.code()))},
-                  {"message", status.message()}};
+                  {"message", ClipLongNumbers(status.message())}};
     out << j.dump(2) << "\n";
   } else {
-    err << "pcipass: " << status.message() << "\n";
+    err << "pcipass: " << ClipLongNumbers(status.message()) << "\n";
   }
   return ExitCodeFor(status);
 }

@@ -15,6 +15,8 @@ namespace pcipass::cli {
 inline constexpr int kExitOk = 0;       // success / ready
 inline constexpr int kExitRefused = 1;  // not ready, refused, invalid config
 inline constexpr int kExitUsage = 2;    // usage or internal error
+// Upper bound of every --timeout-ms style option (one hour).
+inline constexpr int kMaxWriteTimeoutMs = 3600000;
 
 // The one mapping from Status to exit status: OK -> 0; invalid_argument and
 // internal -> 2; everything else (not found, precondition, conflict,

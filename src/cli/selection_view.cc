@@ -5,6 +5,7 @@
 #include "cli/device_json.h"
 #include "cli/output.h"
 #include "core/discovery.h"
+#include "core/values.h"
 
 namespace pcipass::cli {
 
@@ -86,6 +87,9 @@ nlohmann::json DeviceRowJson(const PciDevice& dev, const Assessment& a) {
 
 int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
   std::vector<Status> errors = load.errors;
+  if (load.not_found) {
+    return ReportError(load.errors.front(), ctx.json(), ctx.out(), ctx.err());
+  }
   if (ctx.json()) {
     nlohmann::json j;
     j["error"] = {{"code", "invalid_config"},
@@ -96,7 +100,9 @@ int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
     ctx.out() << j.dump(2) << "\n";
   } else {
     ctx.err() << "pcipass: config " << load.config.path << " is invalid:\n";
-    for (const Status& e : errors) ctx.err() << "  " << e.message() << "\n";
+    for (const Status& e : errors) {
+      ctx.err() << "  " << ClipLongNumbers(e.message()) << "\n";
+    }
     ctx.err() << "Run 'pcipass config check' after fixing it.\n";
   }
   return kExitRefused;

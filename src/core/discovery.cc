@@ -25,6 +25,9 @@ namespace pcipass {
 
 namespace {
 
+// Highest NUMA node id Linux can have (MAX_NUMNODES with NODES_SHIFT 10).
+constexpr long kMaxNumaNode = 1023;
+
 // An fd that closes itself.
 class Fd {
  public:
@@ -199,6 +202,22 @@ class DeviceReader {
     return v;
   }
 
+  // Int() within [min, max]: a value outside (e.g. 99999999999, which an
+  // int would silently truncate) is warned about, naming the range, and
+  // treated as unknown.
+  std::optional<int> IntIn(const char* name, bool required, long min,
+                           long max) {
+    auto v = Int(name, required);
+    if (!v) return std::nullopt;
+    if (*v < min || *v > max) {
+      Warn(std::string(name) + ": value " + Clip(std::to_string(*v)) +
+           " is outside " + std::to_string(min) + ".." + std::to_string(max) +
+           "; treated as unknown");
+      return std::nullopt;
+    }
+    return static_cast<int>(*v);
+  }
+
   void Warn(std::string w) {
     dev_.warnings.push_back(dev_.address.ToString() + ": " + std::move(w));
   }
@@ -290,11 +309,18 @@ void ReadNvme(const Dir& dev_dir, PciDevice& dev) {
 void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
                PciDevice& dev) {
   if (entries.Has("sriov_totalvfs")) {
-    if (auto v = r.Int("sriov_totalvfs", false)) {
-      dev.sriov_totalvfs = static_cast<int>(*v);
+    // SR-IOV TotalVFs and NumVFs are 16-bit fields of the capability.
+    if (auto v = r.IntIn("sriov_totalvfs", false, 0, 65535)) {
+      dev.sriov_totalvfs = *v;
     }
-    if (auto v = r.Int("sriov_numvfs", true)) {
-      dev.sriov_numvfs = static_cast<int>(*v);
+    if (auto v = r.IntIn("sriov_numvfs", true, 0, 65535)) {
+      dev.sriov_numvfs = *v;
+      if (dev.sriov_totalvfs && *v > *dev.sriov_totalvfs) {
+        r.Warn("sriov_numvfs " + std::to_string(*v) +
+               " is above sriov_totalvfs " +
+               std::to_string(*dev.sriov_totalvfs) +
+               " (the kernel never allows that; the tree is inconsistent)");
+      }
     }
     dev.sriov_vf_device = r.Hex<uint16_t>("sriov_vf_device", 0xffff, false);
     if (auto v = r.Text("sriov_drivers_autoprobe", false)) {
@@ -313,7 +339,7 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
     auto target = LinkBaseAt(fd, name.c_str());
     auto addr = target ? PciAddress::Parse(*target)
                        : Result<PciAddress>(Status::NotFound("no target"));
-    if (!idx || !addr.ok()) {
+    if (!idx || *idx < 0 || *idx > 65535 || !addr.ok()) {
       r.Warn(name + ": not a link to a PCI function");
       continue;
     }
@@ -325,7 +351,9 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
     auto target = LinkBaseAt(fd, "physfn");
     auto addr = target ? PciAddress::Parse(*target)
                        : Result<PciAddress>(Status::NotFound("no target"));
-    if (addr.ok()) {
+    if (addr.ok() && *addr == dev.address) {
+      r.Warn("physfn: points at the device itself; ignored");
+    } else if (addr.ok()) {
       dev.physfn = *addr;
     } else {
       r.Warn("physfn: not a link to a PCI function");
@@ -479,24 +507,25 @@ PciDevice ReadDevice(const Dir& devs, ParentDirs& parents,
   if (entries.Has("iommu_group")) {
     auto g = LinkBaseAt(fd.get(), "iommu_group");
     auto id = g ? sysfs::ParseInt(*g) : std::nullopt;
-    if (id && *id >= 0) {
+    if (id && *id >= 0 && *id <= INT32_MAX) {
       dev.iommu_group = static_cast<int>(*id);
     } else {
       r.Warn("iommu_group: link target '" + g.value_or("") +
              "' is not a group number");
     }
   }
-  if (auto n = r.Int("numa_node", false); n && *n >= 0) {
-    dev.numa_node = static_cast<int>(*n);
+  // -1: no NUMA affinity. Linux has at most 1 << 10 nodes (NODES_SHIFT).
+  if (auto n = r.IntIn("numa_node", false, -1, kMaxNumaNode); n && *n >= 0) {
+    dev.numa_node = *n;
   }
   dev.local_cpulist = r.Text("local_cpulist", false).value_or("");
   dev.current_link_speed = r.Text("current_link_speed", false);
   dev.max_link_speed = r.Text("max_link_speed", false);
-  if (auto w = r.Int("current_link_width", false)) {
-    dev.current_link_width = static_cast<int>(*w);
+  if (auto w = r.IntIn("current_link_width", false, 0, 255)) {
+    dev.current_link_width = *w;
   }
-  if (auto w = r.Int("max_link_width", false)) {
-    dev.max_link_width = static_cast<int>(*w);
+  if (auto w = r.IntIn("max_link_width", false, 0, 255)) {
+    dev.max_link_width = *w;
   }
   if (auto rm = r.Text("reset_method", false)) {
     dev.reset_method_known = true;

@@ -188,6 +188,96 @@ TEST_F(DiscoveryTest, MalformedFilesDegradeWithWarnings) {
   }
 }
 
+// Integers that do not fit their field were silently truncated to int
+// (numa_node 99999999999 showed as 1215752191): now a warning naming the
+// file, the value and the range, and the field is unknown.
+TEST_F(DiscoveryTest, OutOfRangeIntegersWarnInsteadOfTruncating) {
+  struct Case {
+    const char* file;
+    const char* content;
+    const char* warning;
+  } cases[] = {
+      {"numa_node", "99999999999\n",
+       "numa_node: value 99999999999 is outside -1..1023"},
+      {"numa_node", "-2\n", "numa_node: value -2 is outside -1..1023"},
+      {"numa_node", "4096\n", "numa_node: value 4096 is outside -1..1023"},
+      {"current_link_width", "4294967312\n",
+       "current_link_width: value 4294967312 is outside 0..255"},
+      {"max_link_width", "-1\n", "max_link_width: value -1 is outside 0..255"},
+  };
+  for (const Case& c : cases) {
+    FixtureTree tree;
+    SysfsBuilder b(tree);
+    DeviceSpec s;
+    s.address = "0000:01:00.0";
+    b.AddDevice(s);
+    b.SetAttr("0000:01:00.0", c.file, std::string(c.content));
+    auto inv = Discover(tree.host(), NoNames());
+    ASSERT_TRUE(inv.ok()) << c.file;
+    const PciDevice* d = inv->Find(A("0000:01:00.0"));
+    ASSERT_NE(d, nullptr);
+    ASSERT_EQ(d->warnings.size(), 1u) << c.file << " " << c.content;
+    EXPECT_NE(d->warnings[0].find(c.warning), std::string::npos)
+        << d->warnings[0];
+    EXPECT_EQ(d->numa_node, std::nullopt) << c.content;
+    if (std::string(c.file) == "current_link_width") {
+      EXPECT_EQ(d->current_link_width, std::nullopt);
+    }
+  }
+  // A 300-digit value is malformed (no integer type holds it), and the
+  // warning shows at most 40 characters of it.
+  FixtureTree tree;
+  SysfsBuilder b(tree);
+  DeviceSpec s;
+  s.address = "0000:01:00.0";
+  b.AddDevice(s);
+  b.SetAttr("0000:01:00.0", "numa_node", std::string(300, '9') + "\n");
+  auto inv = Discover(tree.host(), NoNames());
+  ASSERT_TRUE(inv.ok());
+  const PciDevice* d = inv->Find(A("0000:01:00.0"));
+  ASSERT_EQ(d->warnings.size(), 1u);
+  EXPECT_LT(d->warnings[0].size(), 120u) << d->warnings[0];
+  EXPECT_EQ(d->numa_node, std::nullopt);
+}
+
+TEST_F(DiscoveryTest, SriovCountsOutsideSixteenBitsWarn) {
+  b_.SetAttr("0000:03:00.0", "sriov_totalvfs", std::string("99999999999\n"));
+  Inventory inv = Run();
+  const PciDevice* pf = inv.Find(A("0000:03:00.0"));
+  ASSERT_NE(pf, nullptr);
+  EXPECT_EQ(pf->sriov_totalvfs, std::nullopt);
+  ASSERT_FALSE(pf->warnings.empty());
+  EXPECT_NE(pf->warnings[0].find("sriov_totalvfs: value 99999999999 is "
+                                 "outside 0..65535"),
+            std::string::npos)
+      << pf->warnings[0];
+}
+
+// physfn links that loop (to themselves, or two VFs naming each other as
+// PF) must neither hang nor crash discovery.
+TEST_F(DiscoveryTest, PhysfnLoopsDoNotHang) {
+  const std::string vf1 = "sys/bus/pci/devices/0000:03:00.1/";
+  const std::string vf2 = "sys/bus/pci/devices/0000:03:00.2/";
+  std::filesystem::remove(tree_.Abs(vf1 + "physfn"));
+  tree_.Symlink(vf1 + "physfn", "physfn");  // ELOOP when followed
+  std::filesystem::remove(tree_.Abs(vf2 + "physfn"));
+  tree_.Symlink(vf2 + "physfn", "../0000:03:00.2");  // itself
+  Inventory inv = Run();
+  const PciDevice* d1 = inv.Find(A("0000:03:00.1"));
+  ASSERT_NE(d1, nullptr);
+  EXPECT_EQ(d1->physfn, std::nullopt);
+  bool warned = false;
+  for (const std::string& w : d1->warnings) {
+    warned = warned || w.find("physfn") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  const PciDevice* d2 = inv.Find(A("0000:03:00.2"));
+  ASSERT_NE(d2, nullptr);
+  if (d2->physfn) {
+    EXPECT_NE(*d2->physfn, A("0000:03:00.2"));
+  }
+}
+
 TEST_F(DiscoveryTest, MalformedValuesLeaveFieldsUnknown) {
   b_.SetAttr("0000:01:00.0", "vendor", "bogus\n");
   b_.SetAttr("0000:01:00.0", "numa_node", "x\n");

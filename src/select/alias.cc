@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_input.h"
+#include "core/values.h"
 #include "select/devspec.h"
+#include "select/json_keys.h"
 
 namespace pcipass {
 
@@ -61,6 +63,11 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
   } catch (const json::exception& e) {
     return AliasError(where,
                       "'" + entry.value + "' is not valid JSON: " + e.what());
+  }
+  if (auto dup = FindDuplicateJsonKey(entry.value)) {
+    return AliasError(where, "key '" + ShowValue(dup->key, 40) +
+                                 "' appears twice in one object; keep one "
+                                 "(JSON keeps only the last)");
   }
   if (!obj.is_object()) {
     return AliasError(where, "'" + entry.value +

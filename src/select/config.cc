@@ -5,6 +5,7 @@
 
 #include "core/bounded_input.h"
 #include "core/sysfs.h"
+#include "core/values.h"
 
 namespace pcipass {
 
@@ -45,6 +46,72 @@ const std::vector<std::string>& AcceptedPciKeys() {
   return kKeys;
 }
 
+const std::vector<std::string>& KnownConfigSections() {
+  static const std::vector<std::string> kSections = {
+      "DEFAULT", "pci", "filter_scheduler", "host", "claims"};
+  return kSections;
+}
+
+namespace {
+
+// Levenshtein distance, for "did you mean" (short names only).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min(
+          {row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// A warning for a section pcipass does not read, naming the nearest known
+// one ("[PCI]" -> "[pci]": names are case-sensitive, like oslo.config's).
+std::string UnknownSectionWarning(const std::string& source,
+                                  const std::string& section) {
+  std::string best;
+  size_t best_distance = 3;  // suggest only close names
+  for (const std::string& known : KnownConfigSections()) {
+    size_t d = Lower(known) == Lower(section)
+                   ? 0
+                   : EditDistance(Lower(known), Lower(section));
+    if (d < best_distance) {
+      best_distance = d;
+      best = known;
+    }
+  }
+  std::string w = source + ": section [" + ShowValue(section, 40) +
+                  "] is not one pcipass reads; its keys are ignored";
+  if (!best.empty()) {
+    w += "; did you mean [" + best + "]?";
+    if (Lower(best) == Lower(section))
+      w += " (section names are case-sensitive)";
+  } else {
+    std::string all;
+    for (const std::string& k : KnownConfigSections()) {
+      all += (all.empty() ? "[" : ", [") + k + "]";
+    }
+    w += "; known sections: " + all;
+  }
+  return w;
+}
+
+}  // namespace
+
 ConfigLoad ParseConfig(std::string_view text, const std::string& source,
                        const HostRoot& host) {
   ConfigLoad load;
@@ -57,6 +124,12 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
   Config& cfg = load.config;
   cfg.ini = std::move(*ini);
   const IniFile& f = cfg.ini;
+  for (const std::string& section : f.Sections()) {
+    const auto& known = KnownConfigSections();
+    if (std::find(known.begin(), known.end(), section) == known.end()) {
+      load.warnings.push_back(UnknownSectionWarning(source, section));
+    }
+  }
 
   for (const IniEntry& e : f.entries()) {
     if (e.section != "pci") continue;
@@ -125,10 +198,29 @@ ConfigLoad ParseConfig(std::string_view text, const std::string& source,
     }
   }
   cfg.aliases = ParseAliases(alias_entries, cfg.pci_in_placement, &load.errors);
+  if (load.errors.empty() && spec_entries.empty()) {
+    load.warnings.push_back(
+        source +
+        ": no [pci] device_spec entries, so no device may be passed through "
+        "(add e.g. device_spec = {\"vendor_id\": \"10de\", \"product_id\": "
+        "\"2330\"} under [pci])");
+  }
   return load;
 }
 
 ConfigLoad LoadConfig(const std::filesystem::path& path, const HostRoot& host) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) &&
+      !std::filesystem::is_symlink(path, ec)) {
+    ConfigLoad load;
+    load.config.path = path.string();
+    load.not_found = true;
+    load.errors.push_back(Status::NotFound(
+        "config file " + path.string() +
+        " not found; give an existing file with --config FILE (or "
+        "$PCIPASS_CONFIG), or leave both unset for no config"));
+    return load;
+  }
   Result<std::string> text = ReadUserFile(path, kMaxConfigBytes);
   if (!text.ok()) {
     ConfigLoad load;

@@ -43,6 +43,9 @@ struct ConfigLoad {
   std::vector<Status> errors;         // empty: valid
   std::vector<std::string> warnings;  // e.g. deprecated option names
   bool ok() const { return errors.empty(); }
+  // The file does not exist (then errors holds one NotFound naming it):
+  // callers say "not found", not "invalid".
+  bool not_found = false;
 };
 
 // Reads |path| and parses it (see ParseConfig). An unreadable file or INI
@@ -52,6 +55,9 @@ ConfigLoad LoadConfig(const std::filesystem::path& path, const HostRoot& host);
 // and PF addresses once, now.
 ConfigLoad ParseConfig(std::string_view text, const std::string& source,
                        const HostRoot& host);
+// Section names pcipass reads; any other section gets a warning naming the
+// nearest of these (config check, list).
+const std::vector<std::string>& KnownConfigSections();
 // The [pci] keys pcipass accepts, for messages and docs.
 const std::vector<std::string>& AcceptedPciKeys();
 

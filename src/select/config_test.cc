@@ -113,5 +113,85 @@ TEST_F(ConfigTest, LoadErrors) {
   EXPECT_EQ(good.config.device_specs.size(), 1u);
 }
 
+// Before: a missing file was "invalid"; now it is NotFound, flagged, and
+// the message says "not found" with the path.
+TEST_F(ConfigTest, MissingFileIsNotFoundNotInvalid) {
+  ConfigLoad missing = LoadConfig(tree_.Abs("nope.conf"), tree_.host());
+  EXPECT_TRUE(missing.not_found);
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors[0].code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.errors[0].message(),
+              HasSubstr(tree_.Abs("nope.conf").string() + " not found"));
+  tree_.WriteFile("there.conf", "[pci]\ndevice_spec = {}\n");
+  EXPECT_FALSE(LoadConfig(tree_.Abs("there.conf"), tree_.host()).not_found);
+}
+
+// Before: "[PCI]" (or any unknown section) and an empty file were valid
+// with 0 entries and no word. Now both warn, naming the nearest section.
+TEST_F(ConfigTest, UnknownSectionsAndEmptyConfigWarn) {
+  ConfigLoad upper = Parse("[PCI]\ndevice_spec = {\"vendor_id\": \"10de\"}\n");
+  EXPECT_TRUE(upper.ok());
+  bool named = false;
+  for (const std::string& w : upper.warnings) {
+    named = named || (w.find("[PCI]") != std::string::npos &&
+                      w.find("did you mean [pci]?") != std::string::npos &&
+                      w.find("case-sensitive") != std::string::npos);
+  }
+  EXPECT_TRUE(named) << ::testing::PrintToString(upper.warnings);
+
+  ConfigLoad typo =
+      Parse("[clams]\nplacement = pack\n[pci]\ndevice_spec = {}\n");
+  ASSERT_EQ(typo.warnings.size(), 1u);
+  EXPECT_THAT(typo.warnings[0], HasSubstr("did you mean [claims]?"));
+
+  ConfigLoad other = Parse("[database]\nurl = x\n[pci]\ndevice_spec = {}\n");
+  ASSERT_EQ(other.warnings.size(), 1u);
+  EXPECT_THAT(other.warnings[0], HasSubstr("known sections: [DEFAULT], [pci]"));
+
+  ConfigLoad empty = Parse("");
+  EXPECT_TRUE(empty.ok());
+  ASSERT_EQ(empty.warnings.size(), 1u);
+  EXPECT_THAT(empty.warnings[0], HasSubstr("no [pci] device_spec entries"));
+
+  // Every known section, with a spec: no warning.
+  ConfigLoad known = Parse(
+      "[DEFAULT]\n[pci]\ndevice_spec = {}\n[filter_scheduler]\n[host]\n"
+      "[claims]\n");
+  EXPECT_TRUE(known.warnings.empty())
+      << ::testing::PrintToString(known.warnings);
+}
+
+// Before: JSON kept the last of two equal keys silently, so a spec could
+// select other devices than it seems to. Now an error naming the key.
+TEST_F(ConfigTest, DuplicateJsonKeysAreErrors) {
+  ConfigLoad spec = Parse(
+      "[pci]\ndevice_spec = {\"vendor_id\": \"8086\", \"vendor_id\": "
+      "\"10de\"}\n");
+  ASSERT_EQ(spec.errors.size(), 1u);
+  EXPECT_THAT(spec.errors[0].message(), HasSubstr("p.conf:2"));
+  EXPECT_THAT(spec.errors[0].message(),
+              HasSubstr("key 'vendor_id' appears twice"));
+
+  ConfigLoad listed = Parse(
+      "[pci]\ndevice_spec = [{\"vendor_id\": \"10de\"}, {\"address\": "
+      "{\"bus\": \"03\", \"bus\": \"04\"}}]\n");
+  ASSERT_EQ(listed.errors.size(), 1u);
+  EXPECT_THAT(listed.errors[0].message(), HasSubstr("entry 2"));
+  EXPECT_THAT(listed.errors[0].message(), HasSubstr("key 'bus' appears twice"));
+
+  ConfigLoad alias = Parse(
+      "[pci]\ndevice_spec = {}\nalias = {\"name\": \"a\", \"name\": \"b\", "
+      "\"vendor_id\": \"10de\"}\n");
+  ASSERT_EQ(alias.errors.size(), 1u);
+  EXPECT_THAT(alias.errors[0].message(), HasSubstr("p.conf:3"));
+  EXPECT_THAT(alias.errors[0].message(), HasSubstr("key 'name' appears twice"));
+
+  // Equal keys in different objects are fine.
+  ConfigLoad fine = Parse(
+      "[pci]\ndevice_spec = [{\"vendor_id\": \"10de\"}, {\"vendor_id\": "
+      "\"8086\"}]\n");
+  EXPECT_TRUE(fine.ok());
+}
+
 }  // namespace
 }  // namespace pcipass

@@ -6,6 +6,8 @@
 
 #include "core/bounded_input.h"
 #include "core/sysfs.h"
+#include "core/values.h"
+#include "select/json_keys.h"
 
 namespace pcipass {
 
@@ -587,6 +589,14 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
     doc = json::parse(value);
   } catch (const json::exception&) {
     errors->push_back(SpecError(where, "Invalid entry: '" + value + "'"));
+    return specs;
+  }
+  if (auto dup = FindDuplicateJsonKey(value)) {
+    errors->push_back(SpecError(
+        dup->entry > 0 ? where + " entry " + std::to_string(dup->entry) : where,
+        "key '" + ShowValue(dup->key, 40) +
+            "' appears twice in one object; keep one (JSON keeps only the "
+            "last, which would silently change what the entry selects)"));
     return specs;
   }
   if (doc.is_object()) {

@@ -1,6 +1,7 @@
 #include "select/ini.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include "core/bounded_input.h"
 #include "core/sysfs.h"
@@ -120,6 +121,11 @@ Result<IniFile> IniFile::Parse(std::string_view text, std::string source_name) {
 Result<IniFile> IniFile::Load(const std::filesystem::path& path) {
   Result<std::string> text = ReadUserFile(path, kMaxConfigBytes);
   if (!text.ok()) {
+    if (text.status().sys_errno() == ENOENT) {
+      return Status::NotFound("config file " + path.string() +
+                              " not found; give an existing file with "
+                              "--config FILE (or $PCIPASS_CONFIG)");
+    }
     return text.status().WithContext("read config " + path.string());
   }
   return Parse(*text, path.string());

@@ -155,9 +155,13 @@ class Ledger {
   // gives a private in-memory ledger (tests).
   // Errors: IOError/PermissionDenied when the file or directory cannot be
   // created or opened; DataLoss when it is not a pcipass ledger or its
-  // schema is newer than this binary knows.
+  // schema is newer than this binary knows; Unavailable naming the file
+  // and the holder when another process keeps it locked for longer than
+  // |busy_timeout_ms| (-1: the process-wide core/lock_wait.h policy,
+  // default 10 s, saying after 1 s on stderr what it waits for). The same
+  // bound applies to every later Transact().
   static Result<std::unique_ptr<Ledger>> OpenSqlite(
-      const std::filesystem::path& path, int busy_timeout_ms = 30000);
+      const std::filesystem::path& path, int busy_timeout_ms = -1);
 
   // Runs |fn| in one write transaction (BEGIN IMMEDIATE on SQLite): commits
   // if it returns OK, rolls back everything otherwise and returns its

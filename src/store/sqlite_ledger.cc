@@ -15,8 +15,12 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <thread>
 
 #include "core/bounded_input.h"
+#include "core/host_root.h"
+#include "core/lock_wait.h"
+#include "core/values.h"
 #include "store/ledger.h"
 
 namespace pcipass {
@@ -376,6 +380,7 @@ class SqliteTxn : public LedgerTxn {
 
   Result<std::vector<ClaimRecord>> Claims(
       const std::optional<std::string>& instance) override {
+    if (instance) PCIPASS_RETURN_IF_ERROR(CheckInstanceId(*instance));
     std::string sql = std::string("SELECT ") + kClaimColumns + " FROM claims" +
                       (instance ? " WHERE instance = ?1" : "") +
                       " ORDER BY instance, address";
@@ -395,6 +400,7 @@ class SqliteTxn : public LedgerTxn {
   }
 
   Status AddClaim(const ClaimRecord& c) override {
+    PCIPASS_RETURN_IF_ERROR(CheckInstanceId(c.instance));
     std::string sql = std::string("INSERT INTO claims (") + kClaimColumns +
                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)";
     Stmt st(db_, sql.c_str());
@@ -419,6 +425,7 @@ class SqliteTxn : public LedgerTxn {
 
   Status SetClaimState(const std::string& instance, const PciAddress& address,
                        std::string_view state) override {
+    PCIPASS_RETURN_IF_ERROR(CheckInstanceId(instance));
     Stmt st(db_,
             "UPDATE claims SET state = ?1 WHERE instance = ?2 AND "
             "address = ?3");
@@ -436,6 +443,7 @@ class SqliteTxn : public LedgerTxn {
 
   Status DeleteClaim(const std::string& instance,
                      const PciAddress& address) override {
+    PCIPASS_RETURN_IF_ERROR(CheckInstanceId(instance));
     Stmt st(db_, "DELETE FROM claims WHERE instance = ?1 AND address = ?2");
     PCIPASS_RETURN_IF_ERROR(st.prepared("delete claim"));
     st.Bind(1, instance);
@@ -449,6 +457,7 @@ class SqliteTxn : public LedgerTxn {
   }
 
   Status AppendEvent(const Event& e) override {
+    if (e.instance) PCIPASS_RETURN_IF_ERROR(CheckInstanceId(*e.instance));
     Stmt st(db_,
             "INSERT INTO events (at, who, kind, instance, address, "
             "alias_name, from_state, to_state, why) VALUES "
@@ -477,7 +486,15 @@ class SqliteLedger : public Ledger {
   ~SqliteLedger() override { sqlite3_close_v2(db_); }
 
   Status Init(int busy_timeout_ms) {
-    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    busy_.policy = CurrentLockWaitPolicy();
+    if (busy_timeout_ms >= 0) busy_.policy.timeout_ms = busy_timeout_ms;
+    busy_.path = path_;
+    sqlite3_busy_handler(db_, &SqliteLedger::OnBusy, &busy_);
+    Status s = InitSchema();
+    return s.code() == StatusCode::kUnavailable ? LockedError(s) : s;
+  }
+
+  Status InitSchema() {
     PCIPASS_RETURN_IF_ERROR(
         Exec(db_, "PRAGMA journal_mode=WAL", "ledger " + path_ + ": WAL"));
     PCIPASS_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=FULL",
@@ -488,8 +505,10 @@ class SqliteLedger : public Ledger {
   }
 
   Status Transact(const std::function<Status(LedgerTxn&)>& fn) override {
-    PCIPASS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE",
-                                 "ledger " + path_ + ": begin transaction"));
+    Status begun =
+        Exec(db_, "BEGIN IMMEDIATE", "ledger " + path_ + ": begin transaction");
+    if (begun.code() == StatusCode::kUnavailable) return LockedError(begun);
+    PCIPASS_RETURN_IF_ERROR(begun);
     SqliteTxn txn(db_);
     Status s;
     try {
@@ -522,6 +541,7 @@ class SqliteLedger : public Ledger {
   }
 
   Result<std::vector<Event>> ListEvents(const EventFilter& f) override {
+    if (f.instance) PCIPASS_RETURN_IF_ERROR(CheckInstanceId(*f.instance));
     std::string sql =
         std::string("SELECT ") + kEventColumns + " FROM events WHERE 1=1";
     if (f.address) sql += " AND address = ?1";
@@ -541,6 +561,70 @@ class SqliteLedger : public Ledger {
   int SchemaVersion() const override { return version_; }
 
  private:
+  // What the busy handler needs: where, how long, and whether it has
+  // already said that it waits.
+  struct BusyWait {
+    std::string path;
+    LockWaitPolicy policy;
+    std::chrono::steady_clock::time_point started;
+    bool noticed = false;
+    std::string holder;  // last known holder ("pid N (cmd)"), may be ""
+  };
+
+  // The SQLite writer of another process holds byte 120 of the -shm file
+  // (WAL write lock) or, without WAL, the RESERVED byte of the database.
+  static std::string LedgerLockHolder(const std::string& path) {
+    std::string proc = HostRoot().Proc().string();
+    std::string holder = FcntlLockHolder(path + "-shm", 120, 1, proc);
+    if (holder.empty()) holder = FcntlLockHolder(path, 0x40000001, 1, proc);
+    return holder;
+  }
+
+  // sqlite3_busy_handler: polls until the policy's timeout, saying once
+  // after notice_after_ms what it waits for. 0 = give up (SQLITE_BUSY).
+  static int OnBusy(void* arg, int count) {
+    auto* w = static_cast<BusyWait*>(arg);
+    auto now = std::chrono::steady_clock::now();
+    if (count == 0) {
+      w->started = now;
+      w->noticed = false;
+      w->holder.clear();
+    }
+    auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - w->started)
+            .count();
+    if (waited >= w->policy.timeout_ms) {
+      w->holder = LedgerLockHolder(w->path);
+      return 0;
+    }
+    if (!w->noticed && waited >= w->policy.notice_after_ms) {
+      w->noticed = true;
+      w->holder = LedgerLockHolder(w->path);
+      NoticeLockWait(
+          w->policy,
+          "waiting for the ledger " + w->path + ", locked by " +
+              (w->holder.empty() ? std::string("another process") : w->holder) +
+              "; giving up after " +
+              std::to_string(w->policy.timeout_ms / 1000) + " s");
+    }
+    int nap_ms = count < 10 ? 5 : 50;
+    std::this_thread::sleep_for(std::chrono::milliseconds(nap_ms));
+    return 1;
+  }
+
+  // A busy error rewritten to name the ledger, the holder and the knob.
+  Status LockedError(const Status& busy) const {
+    (void)busy;
+    std::string holder =
+        busy_.holder.empty() ? LedgerLockHolder(path_) : busy_.holder;
+    return Status::Unavailable(
+        "the ledger " + path_ + " is locked by " +
+        (holder.empty() ? std::string("another process") : holder) +
+        "; gave up after " + std::to_string(busy_.policy.timeout_ms / 1000) +
+        " s. Wait for it to finish (or stop it), or wait longer with "
+        "--lock-timeout SECONDS or [claims] lock_timeout");
+  }
+
   // A consistent snapshot: a deferred read transaction.
   template <typename T, typename Fn>
   Result<T> Read(Fn fn) {
@@ -595,6 +679,7 @@ class SqliteLedger : public Ledger {
   sqlite3* db_;
   std::string path_;
   int version_ = 0;
+  BusyWait busy_;
 };
 
 }  // namespace

@@ -1,7 +1,14 @@
 // Tests of the SQLite ledger on real database files in a scratch directory.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/lock_wait.h"
 #include "store/ledger.h"
 #include "testing/fixture_tree.h"
 
@@ -206,6 +213,66 @@ TEST_F(LedgerTest, SecondWriterWaitsThenReportsUnavailable) {
   EXPECT_TRUE(outer.ok());
   EXPECT_EQ(inner.code(), StatusCode::kUnavailable) << inner.ToString();
   EXPECT_EQ((*other)->ListDevices()->size(), 1u);
+}
+
+// Two processes: a child holds the ledger's write lock; the parent's open
+// (which migrates under the write lock) waits at most the policy's timeout,
+// says once after notice_after_ms that it waits and for whom, then fails
+// naming the ledger file and the child's pid.
+TEST(LedgerOpenTest, LockedLedgerWaitIsBoundedAndNamesTheHolder) {
+  testing::FixtureTree tree;
+  const std::string path = tree.Abs("state/ledger.sqlite").string();
+  int held[2], done[2];
+  ASSERT_EQ(::pipe(held), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  pid_t pid = ::fork();  // before this process opens any SQLite connection
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(held[0]);
+    ::close(done[1]);
+    auto ledger = Ledger::OpenSqlite(path, 5000);
+    if (!ledger.ok()) ::_exit(1);
+    Status s = (*ledger)->Transact([&](LedgerTxn&) {
+      char c = 'x';
+      (void)!::write(held[1], &c, 1);
+      (void)!::read(done[0], &c, 1);  // until the parent closes |done|
+      return Status::Ok();
+    });
+    ::_exit(s.ok() ? 0 : 2);
+  }
+  ::close(held[1]);
+  ::close(done[0]);
+  char c;
+  ASSERT_EQ(::read(held[0], &c, 1), 1);  // the child holds the write lock
+  const LockWaitPolicy saved = CurrentLockWaitPolicy();
+  std::vector<std::string> notices;
+  LockWaitPolicy policy;
+  policy.timeout_ms = 1200;
+  policy.notice_after_ms = 200;
+  policy.notice = [&](const std::string& line) { notices.push_back(line); };
+  SetLockWaitPolicy(policy);
+  auto start = std::chrono::steady_clock::now();
+  auto ledger = Ledger::OpenSqlite(path);
+  auto waited = std::chrono::steady_clock::now() - start;
+  SetLockWaitPolicy(saved);
+  ::close(done[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_FALSE(ledger.ok());
+  EXPECT_EQ(ledger.status().code(), StatusCode::kUnavailable);
+  const std::string& msg = ledger.status().message();
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pid " + std::to_string(pid)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--lock-timeout"), std::string::npos) << msg;
+  EXPECT_GE(waited, std::chrono::milliseconds(1100));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("waiting for the ledger " + path),
+            std::string::npos)
+      << notices[0];
+  EXPECT_NE(notices[0].find("pid " + std::to_string(pid)), std::string::npos)
+      << notices[0];
 }
 
 TEST(LedgerOpenTest, RejectsForeignAndNewerDatabases) {

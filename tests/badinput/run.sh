@@ -40,10 +40,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/pcipass-badinput.XXXXXX")
 trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 SHARED=$WORK/shared
 mkdir -p "$SHARED"
-# Shared trees, built once: "small" for most cases (fast to copy), "host"
-# for the default generated shape is left out on purpose (1k+ functions).
+# Shared trees, built once: "small" for most cases (read in place), "tiny"
+# (same addresses for 03:00.0 GPU, 04:00.0 PF, 04:00.1-2 VFs; fewest files)
+# for cases that copy a tree to write into it, "noiommu".
 "$FIXTURE" "$SHARED/small" --gpus 2 --sriov-pfs 1 --vfs-per-pf 4 --nvme 2 \
   --shared-bridges 1 --host-nics 1 >/dev/null ||
+  { echo "run.sh: cannot build the shared fixture tree" >&2; exit 2; }
+"$FIXTURE" "$SHARED/tiny" --sockets 1 --gpus 1 --sriov-pfs 1 --vfs-per-pf 2 \
+  --nvme 1 --shared-bridges 0 --host-nics 1 --no-vmd >/dev/null ||
   { echo "run.sh: cannot build the shared fixture tree" >&2; exit 2; }
 "$FIXTURE" "$SHARED/noiommu" --gpus 1 --sriov-pfs 0 --nvme 1 --no-iommu \
   --shared-bridges 0 --host-nics 1 >/dev/null ||
