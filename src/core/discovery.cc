@@ -297,6 +297,8 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
   }
 }
 
+}  // namespace
+
 // PCI_ID=8086:10D3, PCI_SUBSYS_ID=8086:0000, PCI_CLASS=20000 (kernel
 // pci_uevent format). Fields that do not parse are left unset so the
 // caller reads the single files.
@@ -328,6 +330,8 @@ void ParseUevent(std::string_view text, PciDevice& dev) {
     }
   }
 }
+
+namespace {
 
 // Reads one function. |has_vfio_dev| reports the vfio-dev/ directory.
 PciDevice ReadDevice(int devsfd, const PciAddress& addr,

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   } flags[] = {
       {"--sockets", &shape.sockets, 2},
       {"--gpus", &shape.gpus, 24},
-      {"--sriov-pfs", &shape.sriov_pfs, 24},
+      {"--sriov-pfs", &shape.sriov_pfs, 64},
       {"--vfs-per-pf", &shape.vfs_per_pf, 256},
       {"--nvme", &shape.nvme, 24},
       {"--shared-bridges", &shape.bridges_with_shared_groups, 12},
