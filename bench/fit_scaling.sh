@@ -14,8 +14,9 @@
 # write). The config allows every X710 VF (8086:154c) and defines the alias
 # nic-vf; each host is timed with `fit nic-vf:2` (no ledger, as on a host
 # where nothing was claimed yet) RUNS times (default 5) after one warm-up
-# run; the median is used. PCIPASS=path times another binary (e.g. the one
-# before a change) on the same trees.
+# run; the median CPU time (user + sys) is used, the wall time is printed
+# too. PCIPASS=path times another binary (e.g. the one before a change) on
+# the same trees; BENCH_PFS="1 4 16" limits the sizes (PFs per host).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -39,18 +40,20 @@ device_spec = {"vendor_id": "8086", "product_id": "154c"}
 alias = {"name": "nic-vf", "vendor_id": "8086", "product_id": "154c", "device_type": "type-VF"}
 CONF
 
-# ms for one run of "$@", output discarded; fails if the command does.
+# "CPU_MS WALL_MS" for one run of "$@" (CPU = user + sys of the process:
+# on a shared machine wall time mostly measures the other load), output
+# discarded; fails if the command does.
 time_ms() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
+  local TIMEFORMAT='%3U %3S %3R' t
+  t=$({ time "$@" >/dev/null 2>&1; } 2>&1) || { echo "failed: $*" >&2; return 1; }
+  awk '{ printf "%d %d\n", ($1 + $2) * 1000, $3 * 1000 }' <<<"$t"
 }
+
+median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
 
 sizes=()
 medians=()
-for pfs in 1 4 16 62; do
+for pfs in ${BENCH_PFS:-1 4 16 62}; do
   host=$dir/host-$pfs
   if [ ! -d "$host" ]; then
     "$fixture" "$host" --sriov-pfs "$pfs" --vfs-per-pf 256 >&2
@@ -61,14 +64,20 @@ for pfs in 1 4 16 62; do
   cmd=("$pcipass" --root "$host" --config "$dir/pcipass.conf" --state "$state"
     fit nic-vf:2)
   time_ms "${cmd[@]}" >/dev/null  # warm-up (page cache)
-  xs=()
-  for ((i = 0; i < runs; i++)); do xs+=("$(time_ms "${cmd[@]}")"); done
-  sorted=$(printf '%s\n' "${xs[@]}" | sort -n)
-  med=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
-  printf '%6d functions: median %6d ms  (%d runs: %s)\n' "$fns" "$med" \
-    "$runs" "$(echo "$sorted" | tr '\n' ' ')"
+  cpu=()
+  wall=()
+  for ((i = 0; i < runs; i++)); do
+    read -r c w < <(time_ms "${cmd[@]}")
+    cpu+=("$c")
+    wall+=("$w")
+  done
+  cpu_med=$(printf '%s\n' "${cpu[@]}" | median)
+  wall_med=$(printf '%s\n' "${wall[@]}" | median)
+  printf '%6d functions: CPU median %6d ms (runs: %s), wall median %6d ms\n' \
+    "$fns" "$cpu_med" "$(printf '%s\n' "${cpu[@]}" | sort -n | tr '\n' ' ')" \
+    "$wall_med"
   sizes+=("$fns")
-  medians+=("$med")
+  medians+=("$cpu_med")
 done
 for ((i = 1; i < ${#sizes[@]}; i++)); do
   awk -v n0="${sizes[i - 1]}" -v n1="${sizes[i]}" -v t0="${medians[i - 1]}" \
@@ -77,3 +86,9 @@ for ((i = 1; i < ${#sizes[@]}; i++)); do
       printf "exponent %5d -> %5d functions: %.2f\n", n0, n1,
         log(t1 / t0) / log(n1 / n0) }'
 done
+n=${#sizes[@]}
+awk -v n0="${sizes[0]}" -v n1="${sizes[n - 1]}" -v t0="${medians[0]}" \
+  -v t1="${medians[n - 1]}" 'BEGIN {
+    if (t0 < 1) t0 = 1;
+    printf "exponent %5d -> %5d functions (whole range): %.2f\n", n0, n1,
+      log(t1 / t0) / log(n1 / n0) }'

@@ -7,6 +7,7 @@
 #include "core/device.h"
 #include "core/discovery.h"
 #include "core/sysfs.h"
+#include "core/uevent.h"
 #include "fuzz/fuzz_util.h"
 #include "select/allowlist.h"
 

@@ -18,6 +18,7 @@
 #include "core/iommu.h"
 #include "core/pci_names.h"
 #include "core/sysfs.h"
+#include "core/uevent.h"
 
 namespace pcipass {
 

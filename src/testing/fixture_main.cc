@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
     return Usage((dir + " exists and is not empty").c_str());
   }
-  if (pcipass::testing::CountFunctions(shape) > 8192) {
-    return Usage("shape too large (over 8192 functions)");
+  if (pcipass::testing::CountFunctions(shape) > 20000) {
+    return Usage("shape too large (over 20,000 functions)");
   }
   pcipass::testing::FixtureTree tree{std::filesystem::path(dir)};
   auto made = pcipass::testing::GenerateHost(tree, shape);
