@@ -15,6 +15,8 @@ pcipass_install_deps() {
     libc6-dev
     # systemd-analyze checks packaging/pcipass-apply.service
     systemd
+    # scripts/fuzz and scripts/test's fuzz runs: clang + libFuzzer/ASan/UBSan
+    clang-14 libclang-rt-14-dev
   )
   [ "${PCIPASS_NO_APT:-0}" = 1 ] && return 0
   local need=() p
@@ -33,7 +35,8 @@ pcipass_build() {
   local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   local build=${PCIPASS_BUILD:-$top/build}
   if [ ! -f "$build/build.ninja" ]; then
-    cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+    cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DPCIPASS_WERROR=ON >&2
   fi
   cmake --build "$build" -j "$(nproc)" >&2
 }

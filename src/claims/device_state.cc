@@ -1,9 +1,21 @@
 #include "claims/device_state.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace pcipass::claims {
 namespace {
+
+// Inserts |a| into the sorted |list| (no duplicates).
+void SortedInsert(std::vector<PciAddress>& list, const PciAddress& a) {
+  auto it = std::lower_bound(list.begin(), list.end(), a);
+  if (it == list.end() || *it != a) list.insert(it, a);
+}
+
+void SortedErase(std::vector<PciAddress>& list, const PciAddress& a) {
+  auto it = std::lower_bound(list.begin(), list.end(), a);
+  if (it != list.end() && *it == a) list.erase(it);
+}
 
 std::string Describe(const LedgerDevice& d) {
   std::string s(DeviceStateName(d.state));
@@ -29,6 +41,53 @@ void DeviceTable::Reindex() {
     if (d.parent_addr) children_[*d.parent_addr].push_back(a);
     if (d.iommu_group) group_members_[*d.iommu_group].push_back(a);
   }
+}
+
+void DeviceTable::IndexInsert(const LedgerDevice& d) {
+  if (d.parent_addr) SortedInsert(children_[*d.parent_addr], d.address);
+  if (d.iommu_group) SortedInsert(group_members_[*d.iommu_group], d.address);
+}
+
+void DeviceTable::IndexErase(const LedgerDevice& d) {
+  if (d.parent_addr) {
+    auto it = children_.find(*d.parent_addr);
+    if (it != children_.end()) {
+      SortedErase(it->second, d.address);
+      if (it->second.empty()) children_.erase(it);
+    }
+  }
+  if (d.iommu_group) {
+    auto it = group_members_.find(*d.iommu_group);
+    if (it != group_members_.end()) {
+      SortedErase(it->second, d.address);
+      if (it->second.empty()) group_members_.erase(it);
+    }
+  }
+}
+
+void DeviceTable::CollectRelatives(const PciAddress& addr,
+                                   std::vector<PciAddress>* out) const {
+  out->push_back(addr);
+  auto kids = children_.find(addr);
+  if (kids != children_.end()) {
+    out->insert(out->end(), kids->second.begin(), kids->second.end());
+  }
+  const LedgerDevice* d = Find(addr);
+  if (!d) return;
+  if (d->parent_addr) out->push_back(*d->parent_addr);
+  if (d->iommu_group) {
+    auto mates = group_members_.find(*d->iommu_group);
+    if (mates != group_members_.end()) {
+      out->insert(out->end(), mates->second.begin(), mates->second.end());
+    }
+  }
+}
+
+void DeviceTable::RecomputeAround(const PciAddress& addr,
+                                  const std::string& why) {
+  std::vector<PciAddress> affected;
+  CollectRelatives(addr, &affected);
+  RecomputeSome(affected, why);
 }
 
 const LedgerDevice* DeviceTable::Find(const PciAddress& addr) const {
@@ -92,20 +151,33 @@ void DeviceTable::Set(LedgerDevice& d, DeviceState to,
   if (t.from != t.to) transitions_.push_back(std::move(t));
 }
 
+void DeviceTable::Derive(LedgerDevice& d, const std::string& why) {
+  if (d.state != DeviceState::kAvailable &&
+      d.state != DeviceState::kUnavailable) {
+    return;
+  }
+  std::string reason = DependencyReason(d);
+  if (reason.empty()) {
+    Set(d, DeviceState::kAvailable, std::nullopt, "", why);
+  } else {
+    Set(d, DeviceState::kUnavailable, std::nullopt, reason, why);
+  }
+}
+
 void DeviceTable::Recompute(const std::string& why) {
   // Derive every unowned free device from its relatives. Held devices never
   // change here, so one pass is enough.
-  for (auto& [a, d] : devices_) {
-    if (d.state != DeviceState::kAvailable &&
-        d.state != DeviceState::kUnavailable) {
-      continue;
-    }
-    std::string reason = DependencyReason(d);
-    if (reason.empty()) {
-      Set(d, DeviceState::kAvailable, std::nullopt, "", why);
-    } else {
-      Set(d, DeviceState::kUnavailable, std::nullopt, reason, why);
-    }
+  for (auto& [a, d] : devices_) Derive(d, why);
+}
+
+void DeviceTable::RecomputeSome(const std::vector<PciAddress>& addrs,
+                                const std::string& why) {
+  std::vector<PciAddress> sorted = addrs;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (const PciAddress& a : sorted) {
+    auto it = devices_.find(a);
+    if (it != devices_.end()) Derive(it->second, why);
   }
 }
 
@@ -170,7 +242,8 @@ Status DeviceTable::Claim(const PciAddress& addr, const std::string& instance,
   }
   PCIPASS_RETURN_IF_ERROR(CheckTakeable(addr, instance));
   Set(it->second, DeviceState::kClaimed, instance, "", why);
-  Recompute("relative " + addr.ToString() + " claimed by " + instance);
+  RecomputeAround(addr,
+                  "relative " + addr.ToString() + " claimed by " + instance);
   return Status::Ok();
 }
 
@@ -194,7 +267,8 @@ Status DeviceTable::Allocate(const PciAddress& addr,
     PCIPASS_RETURN_IF_ERROR(CheckTakeable(addr, instance));
   }
   Set(d, DeviceState::kAllocated, instance, "", why);
-  Recompute("relative " + addr.ToString() + " allocated to " + instance);
+  RecomputeAround(addr,
+                  "relative " + addr.ToString() + " allocated to " + instance);
   return Status::Ok();
 }
 
@@ -232,7 +306,8 @@ Status DeviceTable::Free(const PciAddress& addr, const std::string& instance,
                                       Describe(d) +
                                       " instead of claimed, allocated");
   }
-  Recompute("relative " + addr.ToString() + " freed by " + instance);
+  RecomputeAround(addr,
+                  "relative " + addr.ToString() + " freed by " + instance);
   return Status::Ok();
 }
 
@@ -255,7 +330,7 @@ Status DeviceTable::Remove(const PciAddress& addr, const std::string& why) {
   }
   if (d.state == DeviceState::kRemoved) return Status::Ok();
   Set(d, DeviceState::kRemoved, std::nullopt, why, why);
-  Recompute("relative " + addr.ToString() + " removed");
+  RecomputeAround(addr, "relative " + addr.ToString() + " removed");
   return Status::Ok();
 }
 
@@ -272,7 +347,7 @@ Status DeviceTable::Vanish(const PciAddress& addr, const std::string& why) {
         "vanished while " + std::string(DeviceStateName(d.state)) + " by " +
             owner,
         why);
-    Recompute("relative " + addr.ToString() + " vanished");
+    RecomputeAround(addr, "relative " + addr.ToString() + " vanished");
     return Status::Ok();
   }
   if (d.state == DeviceState::kRemoved) return Status::Ok();
@@ -297,7 +372,8 @@ Status DeviceTable::Reserve(const PciAddress& addr, const std::string& why) {
                                       " instead of available, unavailable");
   }
   Set(d, DeviceState::kReserved, std::nullopt, why, why);
-  Recompute("relative " + addr.ToString() + " reserved for the host");
+  RecomputeAround(addr,
+                  "relative " + addr.ToString() + " reserved for the host");
   return Status::Ok();
 }
 
@@ -316,7 +392,8 @@ Status DeviceTable::Unreserve(const PciAddress& addr, const std::string& why) {
       {addr, DeviceState::kReserved, DeviceState::kAvailable, {}, why});
   d.state = DeviceState::kAvailable;
   d.reason.clear();
-  Recompute("relative " + addr.ToString() + " no longer used by the host");
+  RecomputeAround(
+      addr, "relative " + addr.ToString() + " no longer used by the host");
   return Status::Ok();
 }
 
@@ -341,14 +418,24 @@ Status DeviceTable::Add(LedgerDevice record, const std::string& why) {
   record.state = DeviceState::kAvailable;
   DeviceState from =
       it != devices_.end() ? DeviceState::kRemoved : DeviceState::kAvailable;
-  devices_[a] = std::move(record);
-  Reindex();
+  // Relatives before and after: a reappearing device may come back with
+  // another PF or group. Only they can change (see RecomputeSome), so an
+  // Add costs O(relatives), and building a table by Adds is linear.
+  std::vector<PciAddress> affected;
+  if (it != devices_.end()) {
+    CollectRelatives(a, &affected);
+    IndexErase(it->second);
+  }
+  LedgerDevice& stored = devices_[a];
+  stored = std::move(record);
+  IndexInsert(stored);
   // A new device has no previous state; the caller records its arrival
   // (reconcile's "added" drift). A reappearing one leaves `removed`.
   if (from == DeviceState::kRemoved) {
     transitions_.push_back({a, from, DeviceState::kAvailable, {}, why});
   }
-  Recompute(why);
+  CollectRelatives(a, &affected);
+  RecomputeSome(affected, why);
   return Status::Ok();
 }
 
@@ -359,6 +446,10 @@ Status DeviceTable::UpdateIdentity(const LedgerDevice& seen) {
                             " is not in the ledger");
   }
   LedgerDevice& d = it->second;
+  // Old and new relatives (the PF or group may change); see Add.
+  std::vector<PciAddress> affected;
+  CollectRelatives(d.address, &affected);
+  IndexErase(d);
   d.vendor_id = seen.vendor_id;
   d.product_id = seen.product_id;
   d.dev_type = seen.dev_type;
@@ -366,8 +457,10 @@ Status DeviceTable::UpdateIdentity(const LedgerDevice& seen) {
   d.numa_node = seen.numa_node;
   d.iommu_group = seen.iommu_group;
   d.driver = seen.driver;
-  Reindex();
-  Recompute("identity of " + seen.address.ToString() + " changed");
+  IndexInsert(d);
+  CollectRelatives(d.address, &affected);
+  RecomputeSome(affected,
+                "identity of " + seen.address.ToString() + " changed");
   return Status::Ok();
 }
 

@@ -121,9 +121,30 @@ class DeviceTable {
                                const std::string* instance = nullptr) const;
   void Set(LedgerDevice& d, DeviceState to, std::optional<std::string> owner,
            std::string reason, const std::string& why);
+  // Derives |d| from its relatives if it is available or unavailable.
+  void Derive(LedgerDevice& d, const std::string& why);
+  // Re-derives every available/unavailable device (the constructor).
   void Recompute(const std::string& why);
+  // Re-derives only |addrs| (sorted, unique). Derived states depend only on
+  // a device's PF, VFs and IOMMU group mates, and Recompute never changes
+  // what they read (held and reserved states), so after a change to one
+  // device re-deriving it and its relatives gives exactly what a full
+  // Recompute would, with the same transitions in the same (address)
+  // order, in O(relatives) instead of O(table).
+  void RecomputeSome(const std::vector<PciAddress>& addrs,
+                     const std::string& why);
+  // |addr| itself, its PF, its VFs and its IOMMU group mates, as the index
+  // holds them now.
+  void CollectRelatives(const PciAddress& addr,
+                        std::vector<PciAddress>* out) const;
+  // Re-derives |addr| and its relatives (the end of every operation).
+  void RecomputeAround(const PciAddress& addr, const std::string& why);
   // Rebuilds children_ and group_members_ from devices_.
   void Reindex();
+  // Adds |d| to / removes it from children_ and group_members_, keeping
+  // each list in address order (as Reindex builds it).
+  void IndexInsert(const LedgerDevice& d);
+  void IndexErase(const LedgerDevice& d);
 
   std::map<PciAddress, LedgerDevice> devices_;
   // PF -> its VFs, IOMMU group -> members: keep the relative checks O(k).

@@ -270,6 +270,16 @@ Result<ReconcileReport> Reconcile(Ledger& ledger, const HostSnapshot& snap) {
   return report;
 }
 
+std::vector<LedgerDevice> UnrecordedDevices(const HostSnapshot& snap) {
+  DeviceTable t;
+  for (const LedgerDevice& d : snap.devices) (void)t.Add(d, "seen");
+  for (const auto& [a, why] : snap.host_use) (void)t.Reserve(a, why);
+  std::vector<LedgerDevice> devices;
+  devices.reserve(t.devices().size());
+  for (const auto& [a, d] : t.devices()) devices.push_back(d);
+  return devices;
+}
+
 FitHost MakeFitHost(std::vector<LedgerDevice> ledger_devices,
                     const HostSnapshot& snap) {
   FitHost h;

@@ -91,6 +91,11 @@ Status ReconcileIn(LedgerTxn& txn, const HostSnapshot& snap,
 // Same, in its own transaction.
 Result<ReconcileReport> Reconcile(Ledger& ledger, const HostSnapshot& snap);
 
+// The devices a first reconcile would record, without a ledger (`fit` on
+// a host with no ledger yet): every allowed device, derived, and the ones
+// the host uses reserved. Linear in the number of devices.
+std::vector<LedgerDevice> UnrecordedDevices(const HostSnapshot& snap);
+
 // The fit's view of the ledger devices plus the snapshot's tags, outsiders
 // and topology.
 FitHost MakeFitHost(std::vector<LedgerDevice> ledger_devices,

@@ -68,14 +68,7 @@ RunFn SetupFitCommand(CLI::App& sub) {
       });
       if (!s.ok() && s.message() != "read-only") return fail(s);
     } else {
-      claims::DeviceTable t;
-      for (const LedgerDevice& d : session->snapshot.devices) {
-        (void)t.Add(d, "seen");
-      }
-      for (const auto& [a, why] : session->snapshot.host_use) {
-        (void)t.Reserve(a, why);
-      }
-      for (const auto& [a, d] : t.devices()) devices.push_back(d);
+      devices = claims::UnrecordedDevices(session->snapshot);
     }
     claims::FitResult fit = claims::Fit(
         claims::MakeFitHost(devices, session->snapshot), *reqs, fopts);

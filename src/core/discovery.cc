@@ -20,6 +20,7 @@
 #include "core/iommu.h"
 #include "core/pci_names.h"
 #include "core/sysfs.h"
+#include "core/uevent.h"
 
 namespace pcipass {
 
@@ -366,6 +367,8 @@ void ReadSriov(int fd, const Entries& entries, DeviceReader& r,
   }
 }
 
+}  // namespace
+
 // PCI_ID=8086:10D3, PCI_SUBSYS_ID=8086:0000, PCI_CLASS=20000 (kernel
 // pci_uevent format). Fields that do not parse are left unset so the
 // caller reads the single files.
@@ -397,6 +400,8 @@ void ParseUevent(std::string_view text, PciDevice& dev) {
     }
   }
 }
+
+namespace {
 
 // The directories that device links point into (sys/devices/pci0000:00/
 // 0000:00:02.0 holds a PF's 256 VFs), each opened once, confined, and

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   } flags[] = {
       {"--sockets", &shape.sockets, 2},
       {"--gpus", &shape.gpus, 24},
-      {"--sriov-pfs", &shape.sriov_pfs, 24},
+      {"--sriov-pfs", &shape.sriov_pfs, 64},
       {"--vfs-per-pf", &shape.vfs_per_pf, 256},
       {"--nvme", &shape.nvme, 24},
       {"--shared-bridges", &shape.bridges_with_shared_groups, 12},
@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
     return Usage((dir + " exists and is not empty").c_str());
   }
-  if (pcipass::testing::CountFunctions(shape) > 8192) {
-    return Usage("shape too large (over 8192 functions)");
+  if (pcipass::testing::CountFunctions(shape) > 20000) {
+    return Usage("shape too large (over 20,000 functions)");
   }
   pcipass::testing::FixtureTree tree{std::filesystem::path(dir)};
   auto made = pcipass::testing::GenerateHost(tree, shape);

@@ -1,6 +1,7 @@
 #include "testing/host_generator.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -23,7 +24,7 @@ class Generator {
       : b_(tree), shape_(shape) {
     for (int s = 0; s < kMaxSockets; ++s) {
       next_bus_[s] = s * 0x80 + 1;
-      next_port_[s] = 8;  // root ports from 00:01.0 on
+      ports_[s] = 0;
     }
   }
 
@@ -61,14 +62,24 @@ class Generator {
   }
 
   // A root port on |socket|'s root bus and the bus number below it.
+  // Ports take slots 01-1f of the root bus (00:01.0, 00:02.0, ...); a host
+  // with more than 31 per socket (the 16k-function benchmark host) goes on
+  // with functions 1-7 of the same slots, as multi-function root ports.
   std::pair<std::string, int> Port(int socket, int buses = 1) {
-    int devfn = next_port_[socket];
-    next_port_[socket] += 8;
+    int index = ports_[socket]++;
+    int devfn = 8 * (1 + index % 31) + index / 31;
+    int bus = next_bus_[socket];
+    next_bus_[socket] += buses;
+    if (index / 31 > 7 || next_bus_[socket] > socket * 0x80 + 0x80) {
+      std::fprintf(stderr,
+                   "host generator: socket %d has no room for root port %d "
+                   "(%d buses); use fewer devices\n",
+                   socket, index, buses);
+      std::abort();
+    }
     std::string port = Addr(0, socket * 0x80, devfn);
     b_.AddBridge(port, std::nullopt, Group());
     ++functions_;
-    int bus = next_bus_[socket];
-    next_bus_[socket] += buses;
     return {port, bus};
   }
 
@@ -246,7 +257,7 @@ class Generator {
   SysfsBuilder b_;
   const HostShape& shape_;
   int next_bus_[kMaxSockets];
-  int next_port_[kMaxSockets];
+  int ports_[kMaxSockets];  // root ports made per socket
   int next_group_ = 0;
   int functions_ = 0;
 };

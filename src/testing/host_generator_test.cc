@@ -128,6 +128,29 @@ TEST(HostGenerator, CountsReachFourThousandFunctions) {
   EXPECT_GE(CountFunctions(shape), 4096);
 }
 
+// More than 31 root ports per socket (the 16k-function benchmark host):
+// the extra ports are functions 1-7 of the root-bus slots, and every
+// function is still found once, with its own address.
+TEST(HostGenerator, MoreThanThirtyOneRootPortsPerSocket) {
+  FixtureTree tree;
+  HostShape shape;
+  shape.sriov_pfs = 64;  // 32 per socket, plus the other devices' ports
+  shape.vfs_per_pf = 1;
+  auto made = GenerateHost(tree, shape);
+  EXPECT_EQ(made.functions, CountFunctions(shape));
+  Inventory inv = Discovered(tree);
+  ASSERT_EQ(static_cast<int>(inv.devices().size()), made.functions);
+  std::set<PciAddress> seen;
+  int pfs = 0;
+  for (const PciDevice& d : inv.devices()) {
+    EXPECT_TRUE(seen.insert(d.address).second) << d.address.ToString();
+    pfs += d.type == DeviceType::kPf;
+  }
+  EXPECT_EQ(pfs, 64);
+  EXPECT_NE(inv.Find(A("0000:00:01.1")), nullptr);  // the 32nd port
+  EXPECT_NE(inv.Find(A("0000:80:01.1")), nullptr);
+}
+
 // Big hosts are read by several threads; the inventory must be exactly
 // what one thread reads (same devices in the same order, same groups).
 TEST(HostGenerator, ParallelDiscoveryEqualsSerial) {
