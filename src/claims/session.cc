@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "binding/handoff.h"
 #include "core/discovery.h"
 #include "select/allowlist.h"
 
@@ -65,6 +66,11 @@ Result<Session> OpenSession(const SessionOptions& options) {
                                         settings.status().message());
     }
     s.settings = *settings;
+  }
+  if (options.recover_handoff) {
+    Status r =
+        RecoverUnfinishedHandOff(options.host, options.state_dir, &s.notes);
+    if (!r.ok()) return r;
   }
   DiscoveryOptions dopts;
   dopts.pci_ids_path = options.pci_ids;
