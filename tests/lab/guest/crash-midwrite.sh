@@ -226,15 +226,19 @@ sriov_reset 0 1
 
 # ======================================================================
 export PCIPASS_CONFIG=/tmp/pcipass.conf
-cat >$PCIPASS_CONFIG <<'CONF'
+# write_config true|false: the rules (both bridge-group endpoints allowed,
+# alias nic = the e1000) and [claims] reattach_on_release.
+write_config() {
+  cat >$PCIPASS_CONFIG <<CONF
 [pci]
 device_spec = {"vendor_id": "8086", "product_id": "100e"}
 device_spec = {"vendor_id": "10ec", "product_id": "8139"}
 alias = {"name": "nic", "vendor_id": "8086", "product_id": "100e", "device_type": "type-PCI"}
 
 [claims]
-reattach_on_release = true
+reattach_on_release = $1
 CONF
+}
 
 # ledger_problems: prints every inconsistency between the ledger (pcipass
 # claims --devices --json) and the kernel; nothing when consistent.
@@ -269,38 +273,74 @@ ledger_problems() {
 }
 check_ledger() { check_eq "$1: ledger consistent with the kernel" "" "$(ledger_problems)"; }
 
+check_no_claims() {  # after check_ledger: /tmp/ledger.json is fresh
+  check_eq "$1: the ledger holds nothing" "0 0" \
+    "$(jq -r '[(.claims|length), ([.devices[] | select(.owner != null)]|length)]|join(" ")' /tmp/ledger.json)"
+}
+
 phase "claim nic:1 (takes the bridge group): count the writes"
+write_config true
 N_CLAIM=$(count_writes /tmp/claim.wlog pcipass $S claim --instance vm-1 nic:1)
 note "claim has $N_CLAIM sysfs writes"
 check_eq "counting claim: group on vfio-pci" vfio "$(group_state $GB)"
 check_ledger "after the counting claim"
-expect_rc 0 "release vm-1" pcipass $S release --instance vm-1
+expect_rc 0 "release vm-1 (reattach_on_release)" pcipass $S release --instance vm-1
 check_eq "group back on the host" host "$(group_state $GB)"
 check_ledger "after release"
 
+# reattach_on_release = false: release itself never reattaches, so only the
+# recovery of the killed claim's journal can give the group back.
+write_config false
 N=1
 while [ $N -le "$N_CLAIM" ]; do
-  phase "claim: killed after write $N of $N_CLAIM, then release"
-  crash_at $N pcipass $S claim --instance vm-1 nic:1
-  expect_rc 0 "step $N: the killed claim is listed" pcipass $S claims --instance vm-1 --json
-  check_eq "step $N: ledger says claimed (hand-off unfinished)" "claimed" "$(jget '[.claims[].state]|join(" ")')"
+  if [ $((N % 2)) = 1 ]; then
+    phase "claim: killed after write $N of $N_CLAIM, then release (reattach_on_release=false)"
+    crash_at $N pcipass $S claim --instance vm-1 nic:1
+    expect_rc 0 "step $N: the killed claim is listed" pcipass $S claims --instance vm-1 --json
+    check_eq "step $N: ledger says claimed (hand-off unfinished)" claimed "$(jget '[.claims[].state]|join(" ")')"
+  else
+    phase "claim: killed after write $N of $N_CLAIM, then the same claim, then release"
+    crash_at $N pcipass $S claim --instance vm-1 nic:1
+    expect_rc 1 "step $N: claim again is refused" pcipass $S claim --instance vm-1 nic:1
+    check_contains "step $N: says release first" "release it first" "$(cat $ERR_FILE)"
+    check_contains "step $N: recovered the hand-off first" "recovered an unfinished detach" "$(cat $ERR_FILE)"
+    check_eq "step $N: bridge group as at boot" host "$(group_state $GB)"
+    check_whole "step $N after the refused claim"
+    journal_gone "step $N after the refused claim"
+  fi
   expect_rc 0 "step $N: release vm-1" pcipass $S release --instance vm-1
   check_contains "step $N: released" "released $B1" "$(cat $OUT_FILE)"
+  [ $((N % 2)) = 1 ] && check_contains "step $N: release recovered the hand-off" \
+    "recovered an unfinished detach" "$(cat $ERR_FILE)"
   check_eq "step $N: bridge group as at boot" host "$(group_state $GB)"
   check_whole "step $N after release"
   journal_gone "step $N after release"
   check_ledger "step $N after release"
-  expect_rc 0 "step $N: claims lists nothing for vm-1" pcipass $S claims --instance vm-1 --json
-  check_eq "step $N: no claims" 0 "$(jget '.claims|length')"
-  expect_rc 0 "step $N: claim again works" pcipass $S claim --instance vm-1 nic:1 --json
-  check_eq "step $N: allocated" allocated "$(jget '[.devices[].state]|join(" ")')"
-  check_eq "step $N: bridge group wholly on vfio-pci" vfio "$(group_state $GB)"
-  check_whole "step $N after the new claim"
-  check_ledger "step $N after the new claim"
-  expect_rc 0 "step $N: release" pcipass $S release --instance vm-1
-  check_eq "step $N: back on the host" host "$(group_state $GB)"
+  check_no_claims "step $N after release"
   N=$((N + 1))
 done
+
+phase "claim: killed after the last write, release with reattach_on_release=true"
+write_config true
+crash_at $N_CLAIM pcipass $S claim --instance vm-1 nic:1
+expect_rc 0 "release vm-1" pcipass $S release --instance vm-1
+check_contains "recovered the hand-off" "recovered an unfinished detach" "$(cat $ERR_FILE)"
+check_eq "bridge group as at boot" host "$(group_state $GB)"
+check_whole "after release"
+journal_gone "after release"
+check_ledger "after release"
+check_no_claims "after release"
+
+phase "after all that, a claim and a release work"
+expect_rc 0 "claim" pcipass $S claim --instance vm-1 nic:1 --json
+check_eq "allocated" allocated "$(jget '[.devices[].state]|join(" ")')"
+check_eq "bridge group wholly on vfio-pci" vfio "$(group_state $GB)"
+check_whole "after the claim"
+check_ledger "after the claim"
+expect_rc 0 "release" pcipass $S release --instance vm-1
+check_eq "back on the host" host "$(group_state $GB)"
+check_whole "after the release"
+check_ledger "after the release"
 
 echo "WRITES detach=$N_DETACH sriov_0to2=$N_S1 sriov_2to3=$N_S2 sriov_3to0=$N_S3 claim=$N_CLAIM"
 echo "---- /tmp/state/log"; cat /tmp/state/log
