@@ -600,6 +600,22 @@ Result<HandOffReport> Reattach(const HostRoot& host, KernelIo& io,
   return report;
 }
 
+Status RecoverUnfinishedHandOff(const HostRoot& host,
+                                const std::string& state_dir,
+                                std::vector<std::string>* notes) {
+  if (state_dir.empty()) return Status::Ok();
+  // Cheap check first: no journal, no lock file and no state directory
+  // created by a command that may not need one.
+  if (!sysfs::Exists(fs::path(state_dir) / "journal.json")) {
+    return Status::Ok();
+  }
+  auto lock = StateLock::Acquire(state_dir);
+  if (!lock.ok()) return lock.status();
+  std::unique_ptr<KernelIo> io = MakeKernelIo();
+  return RecoverJournal(host, *io, state_dir, HandOffOptions{}.write_timeout,
+                        notes);
+}
+
 Result<HandOffReport> Detach(const HostRoot& host,
                              const std::vector<PciAddress>& devices,
                              const HandOffOptions& opts) {

@@ -131,6 +131,18 @@ Status RecoverJournal(const HostRoot& host, KernelIo& io,
                       std::chrono::milliseconds write_timeout,
                       std::vector<std::string>* notes);
 
+// RecoverJournal for commands that change bindings only indirectly (claim,
+// release): takes the state lock itself (blocking while another pcipass
+// changes bindings) and uses the production kernel interface. Must be
+// called before the caller discovers the host, so it decides on a host that
+// no earlier, killed pcipass left half-way (e.g. a claim SIGKILLed in the
+// middle of its hand-off). Outcomes: OK (no journal: nothing is locked or
+// created; or recovered, |notes| says what was done); the lock error; the
+// RecoverJournal error (DataLoss, journal kept).
+Status RecoverUnfinishedHandOff(const HostRoot& host,
+                                const std::string& state_dir,
+                                std::vector<std::string>* notes);
+
 }  // namespace pcipass
 
 #endif  // PCIPASS_BINDING_HANDOFF_H_

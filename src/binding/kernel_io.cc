@@ -1,5 +1,6 @@
 #include "binding/kernel_io.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -73,40 +74,93 @@ Status SysfsKernelIo::LoadModule(std::string_view name) {
 
 namespace {
 
-class FaultInjectingKernelIo : public SysfsKernelIo {
- public:
-  FaultInjectingKernelIo(long fail_at, long kill_at)
-      : fail_at_(fail_at), kill_at_(kill_at) {}
-  Status Write(const std::filesystem::path& path, std::string_view value,
-               std::chrono::milliseconds timeout) override {
-    ++count_;
-    if (count_ == kill_at_) ::kill(::getpid(), SIGKILL);
-    if (count_ == fail_at_) {
-      return Status::FromErrno(
-          EIO, "write " + path.string() + " (injected by PCIPASS_FAULT_WRITE)");
-    }
-    return SysfsKernelIo::Write(path, value, timeout);
-  }
-
- private:
-  long fail_at_;
-  long kill_at_;
-  long count_ = 0;
-};
-
 long EnvLong(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return 0;
   return std::strtol(v, nullptr, 10);
 }
 
+std::string EnvString(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// Appends one line to |file| with a single write(2) (O_APPEND), so the
+// line is complete even if the process is SIGKILLed right after.
+void AppendLine(const std::string& file, const std::string& line) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0600);
+  if (fd < 0) return;
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
+}
+
+// Test-only wrapper (see MakeKernelIo in the header): fault injection,
+// a write log and a pause point for the lab's crash tests.
+class FaultInjectingKernelIo : public SysfsKernelIo {
+ public:
+  FaultInjectingKernelIo()
+      : fail_at_(EnvLong("PCIPASS_FAULT_WRITE")),
+        kill_at_(EnvLong("PCIPASS_FAULT_KILL")),
+        pause_at_(EnvLong("PCIPASS_TEST_PAUSE_AT_WRITE")),
+        log_(EnvString("PCIPASS_TEST_WRITE_LOG")),
+        marker_(EnvString("PCIPASS_TEST_PAUSE_MARKER")) {
+    if (marker_.empty()) marker_ = "/tmp/pcipass-paused";
+  }
+  static bool Wanted() {
+    return EnvLong("PCIPASS_FAULT_WRITE") > 0 ||
+           EnvLong("PCIPASS_FAULT_KILL") > 0 ||
+           EnvLong("PCIPASS_TEST_PAUSE_AT_WRITE") > 0 ||
+           !EnvString("PCIPASS_TEST_WRITE_LOG").empty();
+  }
+  Status Write(const std::filesystem::path& path, std::string_view value,
+               std::chrono::milliseconds timeout) override {
+    ++count_;
+    const std::string what = path.string() + " " + Printable(value);
+    if (count_ == kill_at_) {
+      Log("- " + what + " (PCIPASS_FAULT_KILL)");
+      ::kill(::getpid(), SIGKILL);
+    }
+    Status s;
+    if (count_ == fail_at_) {
+      s = Status::FromErrno(
+          EIO, "write " + path.string() + " (injected by PCIPASS_FAULT_WRITE)");
+    } else {
+      s = SysfsKernelIo::Write(path, value, timeout);
+    }
+    Log(std::to_string(s.ok() ? 0 : s.sys_errno()) + " " + what);
+    if (count_ == pause_at_) {
+      AppendLine(marker_, std::to_string(::getpid()) + "\n");
+      while (true) ::pause();  // until the test's SIGKILL
+    }
+    return s;
+  }
+
+ private:
+  static std::string Printable(std::string_view v) {
+    std::string out;
+    for (char c : v) out += (c == '\n') ? std::string("\\n") : std::string(1, c);
+    return out.empty() ? "''" : out;
+  }
+  void Log(const std::string& rest) {
+    if (!log_.empty()) {
+      AppendLine(log_, std::to_string(count_) + " " + rest + "\n");
+    }
+  }
+
+  long fail_at_;
+  long kill_at_;
+  long pause_at_;
+  std::string log_;
+  std::string marker_;
+  long count_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<KernelIo> MakeKernelIo() {
-  long fail_at = EnvLong("PCIPASS_FAULT_WRITE");
-  long kill_at = EnvLong("PCIPASS_FAULT_KILL");
-  if (fail_at > 0 || kill_at > 0) {
-    return std::make_unique<FaultInjectingKernelIo>(fail_at, kill_at);
+  if (FaultInjectingKernelIo::Wanted()) {
+    return std::make_unique<FaultInjectingKernelIo>();
   }
   return std::make_unique<SysfsKernelIo>();
 }

@@ -60,7 +60,21 @@ class SysfsKernelIo : public KernelIo {
 //                         being made;
 //  PCIPASS_FAULT_KILL=N   the process SIGKILLs itself just before the Nth
 //                         write.
+//  PCIPASS_TEST_WRITE_LOG=FILE
+//                         TEST-ONLY: every write is appended to FILE as
+//                         "<N> <rc> <path> <value>" (rc 0 or the errno,
+//                         "-" when killed/faulted before it), so a test can
+//                         count a command's writes;
+//  PCIPASS_TEST_PAUSE_AT_WRITE=N
+//                         TEST-ONLY: right after the Nth write returns
+//                         (made or failed), the process creates the file
+//                         PCIPASS_TEST_PAUSE_MARKER (default
+//                         /tmp/pcipass-paused) containing its pid and then
+//                         blocks in pause() forever, so the crash test can
+//                         SIGKILL it between write N and write N+1.
 // Writes are counted per process. Without those variables nothing changes.
+// These hooks exist only for the lab's crash tests (tests/lab/guest/
+// crash-midwrite.sh); operators never set them.
 std::unique_ptr<KernelIo> MakeKernelIo();
 
 }  // namespace pcipass

@@ -4,10 +4,13 @@
 // hand-off rollback, and every bad-input error.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "binding/state.h"
 #include "cli/commands.h"
+#include "core/sysfs.h"
 #include "testing/fixture_tree.h"
 #include "testing/sysfs_builder.h"
 
@@ -219,6 +222,77 @@ TEST_F(ClaimsCliTest, FailedHandOffRollsBackTheClaim) {
     rollback = rollback || e["kind"] == "rollback";
   }
   EXPECT_TRUE(rollback);
+}
+
+// A claim SIGKILLed in the middle of its hand-off leaves its claims and a
+// detach journal (here: killed right after journaling the override step of
+// 0000:02:00.0, which was unbound before). `release` must finish that
+// journal even without [claims] reattach_on_release (which only concerns
+// finished hand-offs); before, it freed the ledger rows and left the
+// journal, so the ledger called the device available while the host still
+// had a half-done detach. (The fixture is not a kernel: a sysfs write does
+// not truncate, so the host side of the rollback is proven in the lab,
+// tests/lab/guest/crash-midwrite.sh.)
+TEST_F(ClaimsCliTest, ReleaseAfterAKilledClaimRollsBackItsHandOff) {
+  ASSERT_EQ(
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code,
+      0);
+  const std::string override_file =
+      "sys/bus/pci/devices/0000:02:00.0/driver_override";
+  Journal j;
+  j.op = "detach";
+  j.pid = 999999;
+  j.started = "2026-12-06T05:00:00Z";
+  JournalDevice d;
+  d.record = {*PciAddress::Parse("0000:02:00.0"), std::nullopt, std::nullopt};
+  d.step = JournalStep::kOverrideSet;
+  j.devices.push_back(d);
+  ASSERT_TRUE(WriteJournal(tree_.Abs("state").string(), j).ok());
+
+  CliRun rel = Pcipass({"release", "--json", "--instance", "vm-1"});
+  ASSERT_EQ(rel.code, 0) << rel.out << rel.err;
+  json r = Json(rel);
+  EXPECT_EQ(r["released"].size(), 1u);
+  ASSERT_FALSE(r["notes"].empty()) << rel.out;
+  EXPECT_NE(r["notes"][0].get<std::string>().find(
+                "recovered an unfinished detach (pid 999999"),
+            std::string::npos)
+      << rel.out;
+  EXPECT_FALSE(std::filesystem::exists(tree_.Abs("state/journal.json")));
+  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"),
+            "(null)");
+  EXPECT_TRUE(Json(Pcipass({"claims", "--json"}))["claims"].empty());
+}
+
+// The same killed claim, then the operator runs the claim again: it is
+// refused (the instance holds the claim rows; release first) but the host
+// is rolled back before anything is decided.
+TEST_F(ClaimsCliTest, ClaimAgainAfterAKilledClaimRecoversTheHostFirst) {
+  ASSERT_EQ(
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code,
+      0);
+  const std::string override_file =
+      "sys/bus/pci/devices/0000:02:00.0/driver_override";
+  Journal j;
+  j.op = "detach";
+  j.pid = 999999;
+  j.started = "2026-12-06T05:00:00Z";
+  JournalDevice d;
+  d.record = {*PciAddress::Parse("0000:02:00.0"), std::nullopt, std::nullopt};
+  d.step = JournalStep::kOverrideSet;
+  j.devices.push_back(d);
+  ASSERT_TRUE(WriteJournal(tree_.Abs("state").string(), j).ok());
+
+  CliRun again = Pcipass({"claim", "--instance", "vm-1", "nic:1"});
+  EXPECT_EQ(again.code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("release it first"), std::string::npos)
+      << again.err;
+  EXPECT_NE(again.err.find("recovered an unfinished detach"),
+            std::string::npos)
+      << again.err;
+  EXPECT_FALSE(std::filesystem::exists(tree_.Abs("state/journal.json")));
+  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"),
+            "(null)");
 }
 
 TEST_F(ClaimsCliTest, VanishedWhileHeldIsReportedAndKept) {

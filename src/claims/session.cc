@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "binding/handoff.h"
 #include "core/discovery.h"
 #include "core/lock_wait.h"
 #include "select/allowlist.h"
@@ -71,6 +72,11 @@ Result<Session> OpenSession(const SessionOptions& options) {
         !CurrentLockWaitPolicy().timeout_from_flag) {
       SetLockTimeoutSeconds(*s.settings.lock_timeout_seconds);
     }
+  }
+  if (options.recover_handoff) {
+    Status r =
+        RecoverUnfinishedHandOff(options.host, options.state_dir, &s.notes);
+    if (!r.ok()) return r;
   }
   DiscoveryOptions dopts;
   dopts.pci_ids_path = options.pci_ids;

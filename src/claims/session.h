@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "claims/service.h"
 #include "core/host_root.h"
@@ -32,6 +33,10 @@ struct SessionOptions {
   // false: do not create a ledger that does not exist yet (read-only
   // commands); ledger is then null.
   bool create_ledger = true;
+  // true (claim, release): first finish a hand-off that a killed pcipass
+  // left in <state dir>/journal.json (binding RecoverUnfinishedHandOff),
+  // so the snapshot and the ledger decisions see the recovered host.
+  bool recover_handoff = false;
 };
 
 struct Session {
@@ -42,10 +47,13 @@ struct Session {
   Inventory inventory;
   HostSnapshot snapshot;
   std::unique_ptr<Ledger> ledger;  // null if absent and !create_ledger
+  // What the hand-off recovery did ("recovered an unfinished detach ...").
+  std::vector<std::string> notes;
 };
 
 // Errors: FailedPrecondition "invalid config <path>: <every error>" (exit
-// 1); the discovery or ledger error otherwise.
+// 1); the hand-off recovery error (recover_handoff); the discovery or
+// ledger error otherwise.
 Result<Session> OpenSession(const SessionOptions& options);
 
 // Discovers the host again and rebuilds the snapshot with the session's

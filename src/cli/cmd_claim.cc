@@ -37,8 +37,11 @@ RunFn SetupClaimCommand(CLI::App& sub) {
     auto fail = [&](const Status& s) {
       return ReportError(s, ctx.json(), ctx.out(), ctx.err());
     };
-    Result<claims::Session> session =
-        claims::OpenSession(ClaimsSessionOptions(ctx, true));
+    claims::SessionOptions so = ClaimsSessionOptions(ctx, true);
+    // A claim killed mid-hand-off left a journal: finish it (roll the
+    // host back) before fitting on what the host has.
+    so.recover_handoff = !o->no_detach;
+    Result<claims::Session> session = claims::OpenSession(so);
     if (!session.ok()) return fail(session.status());
     NumaOverride numa;
     if (!o->numa_policy.empty()) numa.flavor = o->numa_policy;
@@ -70,6 +73,8 @@ RunFn SetupClaimCommand(CLI::App& sub) {
     Result<claims::ClaimOutcome> out =
         claims::Claim(*session->ledger, session->snapshot, *reqs, copts);
     if (!out.ok()) return fail(out.status());
+    out->notes.insert(out->notes.begin(), session->notes.begin(),
+                      session->notes.end());
     WarnDrift(ctx, out->drift);
     if (ctx.json()) {
       nlohmann::json devs = nlohmann::json::array();
@@ -107,11 +112,13 @@ RunFn SetupClaimCommand(CLI::App& sub) {
                   det ? "yes" : "no (managed by libvirt or --no-detach)"});
       }
       t.Print(ctx.out());
+    } else {
+      PrintFitText(ctx.err(), out->fit);
+    }
+    if (!ctx.json()) {
       for (const std::string& n : out->notes) {
         ctx.err() << "pcipass: note: " << n << "\n";
       }
-    } else {
-      PrintFitText(ctx.err(), out->fit);
     }
     if (!out->ok) {
       if (!ctx.json())

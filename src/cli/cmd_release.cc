@@ -18,8 +18,12 @@ RunFn SetupReleaseCommand(CLI::App& sub) {
     auto fail = [&](const Status& s) {
       return ReportError(s, ctx.json(), ctx.out(), ctx.err());
     };
-    Result<claims::Session> session =
-        claims::OpenSession(ClaimsSessionOptions(ctx, true));
+    claims::SessionOptions so = ClaimsSessionOptions(ctx, true);
+    // A claim killed mid-hand-off left a journal: roll it back first, even
+    // without reattach_on_release, or the released devices would stay
+    // half-bound while the ledger calls them available.
+    so.recover_handoff = true;
+    Result<claims::Session> session = claims::OpenSession(so);
     if (!session.ok()) return fail(session.status());
     claims::ReleaseOptions ro;
     ro.instance = *instance;
@@ -44,6 +48,8 @@ RunFn SetupReleaseCommand(CLI::App& sub) {
     Result<claims::ReleaseOutcome> out =
         claims::Release(*session->ledger, session->snapshot, ro);
     if (!out.ok()) return fail(out.status());
+    out->notes.insert(out->notes.begin(), session->notes.begin(),
+                      session->notes.end());
     WarnDrift(ctx, out->drift);
     if (ctx.json()) {
       nlohmann::json rel = nlohmann::json::array();
