@@ -438,7 +438,7 @@ TEST_F(HandOffTest, FailedRollbackSaysWhatItLeftAndJournalMatchesTree) {
   auto r = Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  const std::string& msg = r.status().message();
+  const std::string msg = r.status().message();
   EXPECT_EQ(msg.find("nothing had changed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("rollback restored no device"), std::string::npos) << msg;
   EXPECT_NE(msg.find("COULD NOT RESTORE 0000:01:00.0"), std::string::npos)
@@ -470,7 +470,7 @@ TEST_F(HandOffTest, FailedOverrideRestoreKeepsJournalAtOverrideSet) {
   });
   auto r = Detach(tree_.host(), k, {Addr("0000:01:00.0")}, opts_);
   ASSERT_FALSE(r.ok());
-  const std::string& msg = r.status().message();
+  const std::string msg = r.status().message();
   EXPECT_NE(msg.find("it is now driver_override=vfio-pci, driver=e1000e"),
             std::string::npos)
       << msg;

@@ -177,7 +177,7 @@ TEST(StateTest, LockWaitIsBoundedAndNamesTheHolder) {
   ::waitpid(pid, &status, 0);
   ASSERT_FALSE(lock.ok());
   EXPECT_EQ(lock.status().code(), StatusCode::kUnavailable);
-  const std::string& msg = lock.status().message();
+  const std::string msg = lock.status().message();
   EXPECT_NE(msg.find(dir + "/lock"), std::string::npos) << msg;
   EXPECT_NE(msg.find("pid " + std::to_string(pid)), std::string::npos) << msg;
   EXPECT_NE(msg.find("--lock-timeout"), std::string::npos) << msg;

@@ -261,7 +261,7 @@ TEST(LedgerOpenTest, LockedLedgerWaitIsBoundedAndNamesTheHolder) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.status().code(), StatusCode::kUnavailable);
-  const std::string& msg = ledger.status().message();
+  const std::string msg = ledger.status().message();
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   EXPECT_NE(msg.find("pid " + std::to_string(pid)), std::string::npos) << msg;
   EXPECT_NE(msg.find("--lock-timeout"), std::string::npos) << msg;

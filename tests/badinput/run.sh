@@ -65,7 +65,7 @@ fail() {  # name, why, output file
   failed=$((failed + 1))
   local first=""
   if [ -n "${3:-}" ] && [ -s "$3" ]; then
-    first=$(head -c 2000 "$3" | head -n 3 | tr '\n' '|' |
+    first=$(head -c 2000 "$3" | tr -d '\0' | head -n 3 | tr '\n' '|' |
       sed 's/|$//; s/|/ \/\/ /g')
   fi
   echo "FAIL $1: $2${first:+; output: $first}"
