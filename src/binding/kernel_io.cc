@@ -88,8 +88,8 @@ std::string EnvString(const char* name) {
 // Appends one line to |file| with a single write(2) (O_APPEND), so the
 // line is complete even if the process is SIGKILLed right after.
 void AppendLine(const std::string& file, const std::string& line) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                  0600);
+  int fd =
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return;
   (void)!::write(fd, line.data(), line.size());
   ::close(fd);
@@ -139,7 +139,8 @@ class FaultInjectingKernelIo : public SysfsKernelIo {
  private:
   static std::string Printable(std::string_view v) {
     std::string out;
-    for (char c : v) out += (c == '\n') ? std::string("\\n") : std::string(1, c);
+    for (char c : v)
+      out += (c == '\n') ? std::string("\\n") : std::string(1, c);
     return out.empty() ? "''" : out;
   }
   void Log(const std::string& rest) {

@@ -97,9 +97,9 @@ TEST_F(KernelIoHookTest, PausesRightAfterWriteNUntilKilled) {
   ::kill(pid, SIGKILL);
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  EXPECT_EQ(Slurp(dir_ / "log"),
-            "1 0 " + (dir_ / "a").string() + " 1\n" + "2 0 " +
-                (dir_ / "b").string() + " 2\\n\n");
+  EXPECT_EQ(Slurp(dir_ / "log"), "1 0 " + (dir_ / "a").string() + " 1\n" +
+                                     "2 0 " + (dir_ / "b").string() +
+                                     " 2\\n\n");
 }
 
 }  // namespace

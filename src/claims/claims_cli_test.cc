@@ -235,8 +235,7 @@ TEST_F(ClaimsCliTest, FailedHandOffRollsBackTheClaim) {
 // tests/lab/guest/crash-midwrite.sh.)
 TEST_F(ClaimsCliTest, ReleaseAfterAKilledClaimRollsBackItsHandOff) {
   ASSERT_EQ(
-      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code,
-      0);
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code, 0);
   const std::string override_file =
       "sys/bus/pci/devices/0000:02:00.0/driver_override";
   Journal j;
@@ -259,8 +258,7 @@ TEST_F(ClaimsCliTest, ReleaseAfterAKilledClaimRollsBackItsHandOff) {
             std::string::npos)
       << rel.out;
   EXPECT_FALSE(std::filesystem::exists(tree_.Abs("state/journal.json")));
-  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"),
-            "(null)");
+  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"), "(null)");
   EXPECT_TRUE(Json(Pcipass({"claims", "--json"}))["claims"].empty());
 }
 
@@ -269,8 +267,7 @@ TEST_F(ClaimsCliTest, ReleaseAfterAKilledClaimRollsBackItsHandOff) {
 // is rolled back before anything is decided.
 TEST_F(ClaimsCliTest, ClaimAgainAfterAKilledClaimRecoversTheHostFirst) {
   ASSERT_EQ(
-      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code,
-      0);
+      Pcipass({"claim", "--no-detach", "--instance", "vm-1", "nic:1"}).code, 0);
   const std::string override_file =
       "sys/bus/pci/devices/0000:02:00.0/driver_override";
   Journal j;
@@ -285,14 +282,11 @@ TEST_F(ClaimsCliTest, ClaimAgainAfterAKilledClaimRecoversTheHostFirst) {
 
   CliRun again = Pcipass({"claim", "--instance", "vm-1", "nic:1"});
   EXPECT_EQ(again.code, 1) << again.out << again.err;
-  EXPECT_NE(again.err.find("release it first"), std::string::npos)
-      << again.err;
-  EXPECT_NE(again.err.find("recovered an unfinished detach"),
-            std::string::npos)
+  EXPECT_NE(again.err.find("release it first"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("recovered an unfinished detach"), std::string::npos)
       << again.err;
   EXPECT_FALSE(std::filesystem::exists(tree_.Abs("state/journal.json")));
-  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"),
-            "(null)");
+  EXPECT_EQ(sysfs::ReadText(tree_.Abs(override_file)).value_or("?"), "(null)");
 }
 
 TEST_F(ClaimsCliTest, VanishedWhileHeldIsReportedAndKept) {
