@@ -592,20 +592,9 @@ struct ClusterIndex::Impl {
       out.candidates.push_back({f.row->summary.host, f.row->summary.generation,
                                 f.score, std::move(f.cells)});
     }
-    if (out.candidates.empty()) {
-      // Full breakdown: every host, first failing filter.
-      std::fill(std::begin(rejected), std::end(rejected), 0);
-      out.hosts_examined = 0;
-      for (uint32_t slot = 0; slot < rows.size(); ++slot) {
-        if (!rows[slot].used) continue;
-        ++out.hosts_examined;
-        FilterId f = Check(rows[slot], slot, r, now, &cells, nullptr, nullptr);
-        if (f != kPass) ++rejected[f];
-      }
-    } else {
-      // Hosts outside the driver's buckets lack capacity for it.
-      out.rejected["capacity"] += live_rows - best_hosts;
-    }
+    // Hosts outside the driver's buckets lack capacity for it (never
+    // examined: that is what keeps a refusal cheap).
+    out.rejected["capacity"] += live_rows - best_hosts;
     for (int f = 0; f < kFilterCount; ++f) {
       if (rejected[f]) out.rejected[kFilterNames[f]] += rejected[f];
     }
