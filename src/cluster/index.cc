@@ -318,7 +318,8 @@ struct ClusterIndex::Impl {
                  std::vector<int>* cells, std::vector<int>* alt_cells,
                  std::vector<FilterVerdict>* verdicts) const {
     auto verdict = [&](FilterId f, bool ok, std::string detail) {
-      if (verdicts) verdicts->push_back({kFilterNames[f], ok, detail});
+      if (verdicts)
+        verdicts->push_back({kFilterNames[f], ok, std::move(detail)});
       return ok;
     };
     // liveness
@@ -560,8 +561,9 @@ struct ClusterIndex::Impl {
     };
     // The k-th best score so far (found has >= limit entries).
     auto kth_score = [&]() {
-      std::nth_element(found.begin(), found.begin() + (limit - 1), found.end(),
-                       better);
+      std::nth_element(found.begin(),
+                       found.begin() + static_cast<std::ptrdiff_t>(limit - 1),
+                       found.end(), better);
       found.resize(limit);
       return found[limit - 1].score;
     };

@@ -115,7 +115,7 @@ HostSummary Summarize(const HostIdentity& identity, const claims::FitHost& fit,
       g.blocked_by = it->second.front() + " is outside the device_spec rules";
     }
   }
-  for (auto& [a, pf] : pfs) s.pfs.push_back(std::move(pf));
+  for (const auto& [a, pf] : pfs) s.pfs.push_back(pf);
   for (auto& [g, gs] : groups) s.groups.push_back(std::move(gs));
   return s;
 }
@@ -239,7 +239,10 @@ Result<HostSummary> SummaryFromJson(const nlohmann::json& j) {
       if (!node_key.ok()) return node_key.status();
       const int key = *node_key;
       if (!n.is_number_integer() || n.get<int>() < 0) {
-        return Bad(f + ".by_numa." + node, "a non-negative integer");
+        std::string field = f;
+        field += ".by_numa.";
+        field += node;
+        return Bad(field, "a non-negative integer");
       }
       cap.by_numa[key] = n.get<int>();
       sum += n.get<int>();
