@@ -433,7 +433,8 @@ Result<std::vector<std::string>> DecodeRequest(
       // Say where parsing stopped.
       std::string where;
       try {
-        (void)Json::parse(body);
+        Json unused = Json::parse(body);
+        (void)unused;
       } catch (const Json::parse_error& e) {
         where = std::string(": ") + e.what();
       }
@@ -539,6 +540,26 @@ std::string FirstLine(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
+// A 400 from the operation names a CLI flag ("--since 'x': ..."); name
+// the API field that fed it instead, when the reply has none.
+void NameFieldFromFlag(const RouteSpec& route, Reply* reply) {
+  if (reply->http_status != 400) return;
+  Json j = Json::parse(reply->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("error") || !j["error"].is_object() ||
+      !j["error"].value("field", Json()).is_null()) {
+    return;
+  }
+  const std::string message = j["error"].value("message", "");
+  for (const ParamSpec& p : route.params) {
+    if (p.flag.empty() || p.style != ArgStyle::kOption) continue;
+    if (message.find(p.flag) != std::string::npos) {
+      j["error"]["field"] = p.name;
+      reply->body = j.dump();
+      return;
+    }
+  }
+}
+
 void HandleRoute(ApiContext& api, const RouteSpec& route,
                  const httplib::Request& req, httplib::Response& res) {
   std::vector<std::string> path_values;
@@ -556,9 +577,11 @@ void HandleRoute(ApiContext& api, const RouteSpec& route,
   Metrics* metrics = &api.metrics();
   const std::string handoff = route.handoff;
   const int success = route.success_status;
-  auto run = [flags, args = *args, success](
+  auto run = [flags, args = *args, success, &route](
                  const Operations::ProgressFn& progress) {
-    return RunCliOperation(flags, args, progress, success);
+    Reply reply = RunCliOperation(flags, args, progress, success);
+    NameFieldFromFlag(route, &reply);
+    return reply;
   };
   auto account = [metrics, handoff](const Reply& reply, double seconds) {
     if (!handoff.empty()) {

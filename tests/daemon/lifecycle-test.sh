@@ -7,8 +7,9 @@
 BUILD=$1 SRC=$2
 . "$SRC/tests/daemon/lib.sh"
 
-make_host --sockets 1 --gpus 0 --sriov-pfs 1 --vfs-per-pf 4 --nvme 0 \
-  --host-nics 1 --vfio-vf-percent 0
+# Half the VFs on vfio-pci, so the vfio-pci driver exists in the tree.
+make_host --sockets 1 --gpus 0 --sriov-pfs 1 --vfs-per-pf 8 --nvme 0 \
+  --host-nics 1 --vfio-vf-percent 50
 group_flags=()
 [ "$(id -u)" = 0 ] || group_flags=(--socket-group "$(id -g)")
 start_daemon --reconcile-interval 1 "${group_flags[@]}"
@@ -20,7 +21,7 @@ metric() {  # metric NAME_WITH_LABELS -> value or 0
 
 # Drift behind pcipass: one VF's driver unbound by hand, another VF gone.
 call list 200 GET /v1/devices
-vfs=($(echo "$BODY" | jq -r '.devices[] | select(.dev_type == "type-VF") | .address'))
+vfs=($(echo "$BODY" | jq -r '.devices[] | select(.dev_type == "type-VF" and .driver == "iavf") | .address'))
 [ ${#vfs[@]} -ge 3 ] || fail "fixture has ${#vfs[@]} VFs"
 rm "$WORK/root/sys/bus/pci/devices/${vfs[0]}/driver"
 gone=$(readlink -f "$WORK/root/sys/bus/pci/devices/${vfs[1]}")
