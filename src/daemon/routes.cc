@@ -679,6 +679,17 @@ void InstallApi(httplib::Server& server, ApiContext& api, Transport transport,
   server.set_pre_routing_handler(
       [&api, transport](const httplib::Request& req, httplib::Response& res) {
         tls_request_start = std::chrono::steady_clock::now();
+        // RFC 9112 6.3: a request with neither Content-Length nor
+        // Transfer-Encoding has no body. httplib 0.11.4 instead reads a
+        // POST/DELETE body until the peer closes (a keep-alive client
+        // waits out the read timeout, then gets 400), so say "0" here.
+        // The Request is httplib's own non-const object, handed to this
+        // hook as const.
+        if (!req.has_header("Content-Length") &&
+            !req.has_header("Transfer-Encoding")) {
+          const_cast<httplib::Request&>(req).set_header("Content-Length",
+                                                        "0");
+        }
         std::optional<ApiError> denied;
         if (transport == Transport::kUnix) {
           std::optional<PeerCred> peer = CurrentPeer();

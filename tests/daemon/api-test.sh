@@ -50,6 +50,11 @@ call vm-config 200 POST /v1/vm-config '{"instance": "vm-1", "domain_xml": true, 
 call history 200 GET '/v1/history?instance=vm-1'
 call usage 200 GET '/v1/usage?since=24h'
 call reconcile 200 POST /v1/reconcile
+# vm-1 holds devices but has no running VM: QEMU is unreachable.
+call hotplug-no-vm 503 POST '/v1/hotplug?wait=true' \
+  "{\"instance\": \"vm-1\", \"qmp\": \"$WORK/no-such-qmp.sock\", \"timeout_ms\": 500}"
+call hotunplug-no-vm 503 POST '/v1/hotunplug?wait=true' \
+  "{\"instance\": \"vm-1\", \"qmp\": \"$WORK/no-such-qmp.sock\", \"timeout_ms\": 500}"
 call release 200 DELETE /v1/claims/vm-1
 call release-again 404 DELETE /v1/claims/vm-1
 call detach-dry 200 POST '/v1/detach?wait=true' "{\"addresses\": [\"$vf\"], \"dry_run\": true}"
@@ -68,7 +73,7 @@ done
 echo "$BODY" | jq -e '.state == "succeeded" and (.progress | length >= 2) and
   .result != null' >/dev/null || fail "operation: $BODY"
 call operations 200 GET /v1/operations
-call hotplug-no-vm 503 POST '/v1/hotplug?wait=true' \
+call hotplug-no-claim 404 POST '/v1/hotplug?wait=true' \
   "{\"instance\": \"vm-9\", \"qmp\": \"$WORK/no-such-qmp.sock\"}"
 pass "every route answered"
 
@@ -81,7 +86,7 @@ bad_input unknown-field 400 colour POST /v1/fit '{"request": "vf:1", "colour": "
 bad_input wrong-type 400 request POST /v1/fit '{"request": 3}'
 bad_input missing-field 400 request POST /v1/fit '{}'
 bad_input bad-enum 400 placement POST /v1/fit '{"request": "vf:1", "placement": "tight"}'
-bad_input bad-alias 400 null POST /v1/fit '{"request": "nosuch:1"}'
+bad_input bad-alias 404 null POST /v1/fit '{"request": "nosuch:1"}'
 bad_input bad-count 400 null POST /v1/fit '{"request": "vf:zero"}'
 bad_input claim-no-instance 400 instance POST /v1/claims '{"request": "vf:1"}'
 bad_input claim-bool 400 detach POST /v1/claims '{"instance": "x", "request": "vf:1", "detach": "no"}'
@@ -103,8 +108,8 @@ bad_input oversize 413 body POST /v1/fit "{\"request\": \"$big\"}"
 pass "bad inputs: 4xx JSON errors naming the field"
 
 # Nothing above reached the exception handler (no internal errors).
-RECORD=
 call metrics 200 GET /metrics
+RECORD=
 echo "$BODY" > "$WORK/metrics.txt"
 if grep -q 'pcipassd_errors_total{code="internal"}' "$WORK/metrics.txt"; then
   fail "an input reached the exception handler: $(grep internal "$WORK/metrics.txt")"

@@ -45,11 +45,25 @@ for (const f of files) {
   const urlPath = r.path.split('?')[0];
   const t = templates.find((x) => x.regex.test(urlPath));
   const what = `${r.method} ${r.path} -> ${r.status}`;
-  if (!t) { problems.push(`${what}: path not documented`); continue; }
+  if (!t) {
+    // An undocumented path must be the documented 404 error.
+    const v = ajv.compile({$ref: 'spec#/components/schemas/Error'});
+    let body = null;
+    try { body = JSON.parse(r.body); } catch (e) { /* reported below */ }
+    if (r.status !== 404 || !v(body)) {
+      problems.push(`${what}: path not documented (and not a 404 error)`);
+    }
+    continue;
+  }
   const op = spec.paths[t.template][r.method.toLowerCase()];
   if (!op) {
-    // A method the path does not have: must be the documented 405.
-    if (r.status !== 405) problems.push(`${what}: method not documented`);
+    // A method the path does not have: must be a 405 error.
+    const v = ajv.compile({$ref: 'spec#/components/schemas/Error'});
+    let body = null;
+    try { body = JSON.parse(r.body); } catch (e) { /* reported below */ }
+    if (r.status !== 405 || !v(body)) {
+      problems.push(`${what}: method not documented (and not a 405 error)`);
+    }
     continue;
   }
   exercised.add(`${r.method.toLowerCase()} ${t.template}`);
