@@ -76,6 +76,7 @@ stop_daemon
 if [ "$(id -u)" = 0 ]; then
   start_daemon --reconcile-interval 0 --socket-group 4242
   chmod 666 "$SOCK"
+  chmod 711 "$WORK"  # the other uid must reach the socket file
   as_other=(setpriv --reuid=4243 --regid=4243 --clear-groups)
   in_group=(setpriv --reuid=4243 --regid=4242 --clear-groups)
 else
@@ -86,15 +87,22 @@ else
   as_other=()
   in_group=()
 fi
-code=$("${as_other[@]}" curl -s -o "$WORK/reply" -w '%{http_code}' \
-  --unix-socket "$SOCK" http://localhost/v1/check) || fail "curl as other uid"
-[ "$code" = 403 ] || fail "other uid: HTTP $code"
-jq -e '.error.code == "forbidden" and (.error.fix | test("usermod|root"))' \
-  "$WORK/reply" >/dev/null || fail "403 body: $(cat "$WORK/reply")"
+# as_user CMD... PATH: a request as that user; the reply goes to stdout
+# (the other uid cannot write into $WORK), split into CODE and REPLY.
+as_user() {
+  local out
+  out=$("$@" curl -s -w '\n%{http_code}' --unix-socket "$SOCK" \
+    "http://localhost$PATH_") || fail "curl as $*: could not connect"
+  CODE=${out##*$'\n'}
+  REPLY=${out%$'\n'*}
+}
+PATH_=/v1/check as_user "${as_other[@]}"
+[ "$CODE" = 403 ] || fail "other uid: HTTP $CODE"
+echo "$REPLY" | jq -e '.error.code == "forbidden" and (.error.fix | test("usermod|root"))' \
+  >/dev/null || fail "403 body: $REPLY"
 if [ ${#in_group[@]} -gt 0 ]; then
-  code=$("${in_group[@]}" curl -s -o "$WORK/reply" -w '%{http_code}' \
-    --unix-socket "$SOCK" http://localhost/v1/version) || fail "curl in group"
-  [ "$code" = 200 ] || fail "group member: HTTP $code $(cat "$WORK/reply")"
+  PATH_=/v1/version as_user "${in_group[@]}"
+  [ "$CODE" = 200 ] || fail "group member: HTTP $CODE $REPLY"
 fi
 pass "peer check: 403 for a uid outside root/--socket-group, 200 inside"
 stop_daemon
