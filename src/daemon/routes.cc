@@ -566,9 +566,16 @@ void HandleRoute(ApiContext& api, const RouteSpec& route,
   for (size_t i = 1; i < req.matches.size(); ++i) {
     path_values.push_back(req.matches[i].str());
   }
+  // The URL's own query only: httplib also merges a form-encoded body into
+  // req.params (curl -d without a JSON Content-Type), and the body is
+  // always read as JSON here.
+  httplib::Params query;
+  if (size_t q = req.target.find('?'); q != std::string::npos) {
+    httplib::detail::parse_query_text(req.target.substr(q + 1), query);
+  }
   std::optional<std::string> field;
   Result<std::vector<std::string>> args =
-      DecodeRequest(route, path_values, req.params, req.body, &field);
+      DecodeRequest(route, path_values, query, req.body, &field);
   if (!args.ok()) {
     SendError(res, FromStatus(args.status(), field), api.metrics());
     return;
@@ -618,7 +625,8 @@ void HandleRoute(ApiContext& api, const RouteSpec& route,
                                                              1);
                              });
   metrics->SetOperationsRunning(ops.Running());
-  std::string wait = req.get_param_value("wait");
+  auto w = query.find("wait");
+  std::string wait = w == query.end() ? "" : w->second;
   if (wait == "true" || wait == "1") {
     // Bounded: the CLI's own watchdogs end every sysfs write well within.
     if (ops.Wait(id, 30 * 60 * 1000)) {

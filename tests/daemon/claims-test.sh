@@ -33,13 +33,17 @@ export SOCK
   seq 1 40 | xargs -P 16 -I{} bash -c 'claim_one {}'
 } > "$WORK/daemon-claims" &
 clients=$!
+cli_pids=()
 for i in $(seq 41 48); do
-  ("$PCIPASS" --root "$WORK/root" --config "$WORK/pcipass.conf" \
+  (rc=0
+   "$PCIPASS" --root "$WORK/root" --config "$WORK/pcipass.conf" \
      --state "$WORK/state" --json claim --no-detach --instance "vm-$i" vf:1 \
-     >/dev/null 2>&1; echo "vm-$i $?") >> "$WORK/cli-claims" &
+     >/dev/null 2>&1 || rc=$?
+   echo "vm-$i $rc") >> "$WORK/cli-claims" &
+  cli_pids+=($!)
 done
-wait "$clients"
-wait
+# Not a bare wait: the daemon is a child too.
+wait "$clients" "${cli_pids[@]}" || fail "a claiming client failed"
 ok_daemon=$(grep -c ' 201$' "$WORK/daemon-claims" || true)
 refused_daemon=$(grep -c ' 409$' "$WORK/daemon-claims" || true)
 ok_cli=$(grep -c ' 0$' "$WORK/cli-claims" || true)
