@@ -59,14 +59,23 @@ done
 [ "$(metric pcipassd_config_valid)" = 1 ] || fail "config_valid not 1 after fixing"
 pass "SIGHUP: a broken config is reported and the daemon keeps serving"
 
-# SIGTERM while a request is in flight: a real detach whose sysfs writes
-# nobody answers (fixture tree) runs until its 2 s watchdog, then rolls
-# back. The client still gets its reply, and the daemon exits 0 after.
+# SIGTERM while a request is in flight: a hot-plug whose QMP peer accepts
+# the connection but never greets (a second pcipassd's socket: it waits
+# for an HTTP request) runs until its 2 s timeout. The client still gets
+# its reply, new connections are refused meanwhile, and the daemon exits
+# 0 only after that.
+mkdir -p "$WORK/silent"
+"$PCIPASSD" --root "$WORK/silent" --state "$WORK/silent/state" \
+  --socket "$WORK/silent.sock" --reconcile-interval 0 2>/dev/null &
+silent=$!
+for _ in $(seq 1 100); do [ -S "$WORK/silent.sock" ] && break; sleep 0.1; done
+call claim-for-hotplug 201 POST /v1/claims \
+  '{"instance": "vm-hp", "request": "vf:1", "detach": false}'
 start=$(date +%s%N)
 curl -s --max-time 60 --unix-socket "$SOCK" -o "$WORK/inflight" \
   -w '%{http_code}' -H 'Content-Type: application/json' \
-  --data-binary "{\"addresses\": [\"${vfs[2]}\"], \"timeout_ms\": 2000}" \
-  'http://localhost/v1/detach?wait=true' > "$WORK/inflight-code" &
+  --data-binary "{\"instance\": \"vm-hp\", \"qmp\": \"$WORK/silent.sock\", \"timeout_ms\": 2000}" \
+  'http://localhost/v1/hotplug?wait=true' > "$WORK/inflight-code" &
 client=$!
 sleep 0.5
 kill -TERM "$DAEMON_PID"
@@ -74,11 +83,16 @@ sleep 0.2
 if curl -s --max-time 2 --unix-socket "$SOCK" -o /dev/null http://localhost/v1/version; then
   fail "a new connection was accepted while draining"
 fi
+kill -0 "$DAEMON_PID" 2>/dev/null || fail "pcipassd exited with a request in flight"
 wait "$client" || fail "the in-flight client failed (curl $?)"
 code=$(cat "$WORK/inflight-code")
-case "$code" in 2??|4??|5??) ;; *) fail "in-flight request got HTTP '$code'" ;; esac
-jq -e . "$WORK/inflight" >/dev/null || fail "in-flight reply is not JSON"
+[ "$code" = 503 ] || fail "in-flight hot-plug got HTTP '$code': $(cat "$WORK/inflight")"
+jq -e '.error.code == "unavailable"' "$WORK/inflight" >/dev/null ||
+  fail "in-flight reply: $(cat "$WORK/inflight")"
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$elapsed" -ge 1500 ] || fail "the hot-plug took only $elapsed ms: not in flight at SIGTERM"
+kill -TERM "$silent"
+wait "$silent" || fail "the silent pcipassd did not exit 0"
 rc=0
 for _ in $(seq 1 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$DAEMON_PID" || rc=$?
@@ -87,4 +101,4 @@ DAEMON_PID=""
 grep -q draining "$WORK/daemon.log" && grep -q stopped "$WORK/daemon.log" ||
   fail "no drain in the log"
 [ ! -e "$SOCK" ] || fail "socket file left behind"
-pass "SIGTERM drained an in-flight detach (HTTP $code after ${elapsed} ms), refused new connections, exit 0"
+pass "SIGTERM drained an in-flight hot-plug (HTTP $code after ${elapsed} ms), refused new connections meanwhile, exit 0"
