@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/context.h"
+
 namespace pcipass::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -29,6 +31,29 @@ int ReportError(const Status& status, bool json, std::ostream& out,
     err << "pcipass: " << status.message() << "\n";
   }
   return ExitCodeFor(status);
+}
+
+int ReportFailure(const service::Reply& reply, CommandContext& ctx) {
+  if (ctx.json()) {
+    ctx.out() << reply.json.dump(2) << "\n";
+  } else if (!reply.config_errors.empty() && reply.json.contains("error")) {
+    ctx.err() << "pcipass: "
+              << reply.json["error"]["message"].get<std::string>() << ":\n";
+    for (const std::string& e : reply.config_errors) {
+      ctx.err() << "  " << e << "\n";
+    }
+    ctx.err() << "Run 'pcipass config check' after fixing it.\n";
+  } else {
+    ctx.err() << "pcipass: " << reply.status.message() << "\n";
+  }
+  return reply.ExitCode();
+}
+
+void PrintWarnings(const service::Reply& reply, CommandContext& ctx,
+                   const char* prefix) {
+  for (const std::string& w : reply.warnings) {
+    ctx.err() << "pcipass: " << prefix << w << "\n";
+  }
 }
 
 Table::Table(std::vector<std::string> header) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "service/reply.h"
 
 namespace pcipass::cli {
 
@@ -25,6 +26,18 @@ int ExitCodeFor(const Status& status);
 // |json|) and returns ExitCodeFor(status).
 int ReportError(const Status& status, bool json, std::ostream& out,
                 std::ostream& err);
+
+class CommandContext;
+
+// Prints a failed service reply (reply.failed) the way ReportError does:
+// its error document on stdout with --json, else "pcipass: <message>" on
+// stderr (an invalid config: every error, then how to re-check). Returns
+// reply.ExitCode().
+int ReportFailure(const service::Reply& reply, CommandContext& ctx);
+
+// Prints reply.warnings as "pcipass: <prefix><warning>" lines on stderr.
+void PrintWarnings(const service::Reply& reply, CommandContext& ctx,
+                   const char* prefix = "warning: ");
 
 // A plain-text table: columns padded to the widest cell.
 class Table {
