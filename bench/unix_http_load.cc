@@ -38,8 +38,9 @@ bool ReadReply(int fd, std::string* buf, int* status) {
         std::transform(head.begin(), head.end(), head.begin(), ::tolower);
         size_t cl = head.find("content-length:");
         content_length =
-            cl == std::string::npos ? 0 : std::strtoul(head.c_str() + cl + 15,
-                                                       nullptr, 10);
+            cl == std::string::npos
+                ? 0
+                : std::strtoul(head.c_str() + cl + 15, nullptr, 10);
       }
     }
     if (header_end != std::string::npos &&
@@ -130,16 +131,17 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : threads) t.join();
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   if (failed) return 1;
   std::vector<double> all;
   for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) {
-    return all[std::min(all.size() - 1,
-                        static_cast<size_t>(p * static_cast<double>(all.size())))];
+    return all[std::min(
+        all.size() - 1,
+        static_cast<size_t>(p * static_cast<double>(all.size())))];
   };
   std::printf("%zu requests in %.2f s: %.1f req/s, p50 %.2f ms, p99 %.2f ms\n",
               all.size(), secs, static_cast<double>(all.size()) / secs,

@@ -6,8 +6,8 @@ nlohmann::ordered_json ApiError::ToJson() const {
   nlohmann::ordered_json e;
   e["code"] = code;
   e["message"] = message;
-  e["field"] = field ? nlohmann::ordered_json(*field)
-                     : nlohmann::ordered_json(nullptr);
+  e["field"] =
+      field ? nlohmann::ordered_json(*field) : nlohmann::ordered_json(nullptr);
   e["fix"] = fix.empty() ? DefaultFixFor(code) : fix;
   return {{"error", e}};
 }

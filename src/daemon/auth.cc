@@ -71,7 +71,7 @@ std::optional<ApiError> CheckPeer(const PeerCred& peer,
 }
 
 Result<std::string> ReadTokenFile(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return Status::NotFound("--token-file " + path +
                             ": cannot be read (create it: head -c 32 "

@@ -2,8 +2,8 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -149,10 +149,12 @@ int RunDaemon(const DaemonOptions& o, std::ostream& log_stream) {
     return 1;
   };
   HostRoot host = HostRoot::FromFlagOrEnv(o.root);
-  HostFlags flags{o.root, o.config, o.state, o.pci_ids};
-  if (flags.state.empty()) {
-    flags.state = host.Path("var/lib/pcipass").string();
-  }
+  service::ServiceEnv env;
+  env.host = host;
+  env.config_path = o.config;
+  env.state_dir =
+      o.state.empty() ? host.Path("var/lib/pcipass").string() : o.state;
+  env.pci_ids = o.pci_ids;
   if (Status s = ValidateConfig(o, host); !s.ok()) return fail(s);
 
   PeerPolicy policy;
@@ -171,11 +173,11 @@ int RunDaemon(const DaemonOptions& o, std::ostream& log_stream) {
 
   Metrics metrics;
   Operations operations;
-  ApiContext api(flags, &metrics, &operations);
+  ApiContext api(env, &metrics, &operations);
   api.SetPeerPolicy(policy);
   api.SetToken(token);
   auto log_fn = [&log](const std::string& line) { log(line); };
-  ReconcileLoop reconcile(flags, &metrics, log_fn);
+  ReconcileLoop reconcile(env, &metrics, log_fn);
   // Before serving: a ledger left behind by a killed daemon or CLI is
   // brought in line with the host first.
   if (Status s = reconcile.RunOnce(); !s.ok()) {

@@ -20,7 +20,7 @@ const RouteSpec& Route(const std::string& method, const std::string& path) {
 }
 
 struct Decoded {
-  Result<std::vector<std::string>> args;
+  Result<nlohmann::json> params;
   std::optional<std::string> field;
 };
 
@@ -29,117 +29,113 @@ Decoded Decode(const std::string& method, const std::string& path,
                std::multimap<std::string, std::string> query = {},
                std::vector<std::string> path_values = {}) {
   std::optional<std::string> field;
-  auto args =
+  auto params =
       DecodeRequest(Route(method, path), path_values, query, body, &field);
-  return {std::move(args), field};
+  return {std::move(params), field};
 }
 
-TEST(DecodeRequest, ClaimBodyBecomesCliArguments) {
+TEST(DecodeRequest, PostBodyIsTheOperationsParameters) {
   Decoded d = Decode("POST", "/v1/claims",
                      R"({"instance": "vm-1", "request": "nic-vf:2",
-                         "detach": false, "numa_policy": "preferred"})");
-  ASSERT_TRUE(d.args.ok()) << d.args.status().message();
-  EXPECT_EQ(*d.args,
-            (std::vector<std::string>{"claim", "--instance=vm-1",
-                                      "--numa-policy=preferred",
-                                      "--no-detach", "--", "nic-vf:2"}));
+                         "detach": false})");
+  ASSERT_TRUE(d.params.ok()) << d.params.status().message();
+  EXPECT_EQ(*d.params, nlohmann::json::parse(
+                           R"({"instance": "vm-1", "request": "nic-vf:2",
+                               "detach": false})"));
 }
 
-TEST(DecodeRequest, ValuesThatLookLikeFlagsStayValues) {
-  Decoded d = Decode("POST", "/v1/claims",
-                     R"({"instance": "--json", "request": "--help"})");
-  ASSERT_TRUE(d.args.ok());
-  EXPECT_EQ((*d.args)[1], "--instance=--json");
-  EXPECT_EQ(d.args->back(), "--help");
-  EXPECT_EQ((*d.args)[d.args->size() - 2], "--");
-}
-
-TEST(DecodeRequest, BadBodiesNameTheField) {
-  struct Case {
-    std::string body;
-    std::string field;
-    std::string says;
-  } cases[] = {
-      {"{", "body", "not valid JSON"},
-      {"[1,2]", "body", "must be a JSON object"},
-      {R"({"instance":"vm","request":"a:1","colour":"red"})", "colour",
-       "unknown field 'colour'"},
-      {R"({"instance":7,"request":"a:1"})", "instance", "must be a string"},
-      {R"({"instance":"vm"})", "request", "request is required"},
-      {R"({"instance":"vm","request":"a:1","detach":"no"})", "detach",
-       "must be a boolean"},
-      {R"({"instance":"vm","request":"a:1","numa_policy":"any"})",
-       "numa_policy", "accepted: required, legacy, preferred, socket"},
-      {R"({"instance":"","request":"a:1"})", "instance", "must not be empty"},
-      {"{\"instance\":\"a\\nb\",\"request\":\"a:1\"}", "instance",
-       "control character"},
-  };
-  for (const Case& c : cases) {
-    Decoded d = Decode("POST", "/v1/claims", c.body);
-    ASSERT_FALSE(d.args.ok()) << c.body;
-    EXPECT_EQ(d.args.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_EQ(d.field.value_or("<none>"), c.field) << c.body;
-    EXPECT_NE(d.args.status().message().find(c.says), std::string::npos)
-        << c.body << " -> " << d.args.status().message();
+TEST(DecodeRequest, BadBodiesNameTheBody) {
+  for (const char* body : {"{", "[1,2]", "\"text\"", "{\"a\": }"}) {
+    Decoded d = Decode("POST", "/v1/fit", body);
+    ASSERT_FALSE(d.params.ok()) << body;
+    EXPECT_EQ(d.params.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(d.field, "body") << body;
   }
+  Decoded ctl = Decode("POST", "/v1/claims",
+                       R"({"instance": "a\u0001b", "request": "vf:1"})");
+  ASSERT_FALSE(ctl.params.ok());
+  EXPECT_EQ(ctl.field, "instance");
+  // A blank body is an empty object (the service then asks for its
+  // required fields).
+  Decoded blank = Decode("POST", "/v1/apply", "  ");
+  ASSERT_TRUE(blank.params.ok());
+  EXPECT_TRUE(blank.params->empty());
 }
 
-TEST(DecodeRequest, AddressesAreCheckedBeforeTheOperationRuns) {
-  Decoded d = Decode("GET", "/v1/devices/{address}", "", {}, {"0000:zz:00.0"});
-  ASSERT_FALSE(d.args.ok());
-  EXPECT_EQ(d.field, "address");
-  Decoded ok = Decode("GET", "/v1/devices/{address}", "", {}, {"0000:03:00.0"});
-  ASSERT_TRUE(ok.args.ok());
-  EXPECT_EQ(*ok.args,
-            (std::vector<std::string>{"show", "--", "0000:03:00.0"}));
-  Decoded list = Decode("POST", "/v1/detach",
-                        R"({"addresses": ["0000:03:00.0", "nope"]})");
-  ASSERT_FALSE(list.args.ok());
-  EXPECT_EQ(list.field, "addresses");
-  Decoded empty = Decode("POST", "/v1/detach", R"({"addresses": []})");
-  ASSERT_FALSE(empty.args.ok());
-  EXPECT_EQ(empty.field, "addresses");
+TEST(DecodeRequest, RouteFixedFieldsCannotBeOverridden) {
+  Decoded d = Decode("POST", "/v1/hotunplug",
+                     R"({"instance": "vm", "qmp": "/q.sock"})");
+  ASSERT_TRUE(d.params.ok());
+  EXPECT_EQ((*d.params)["unplug"], true);
+  Decoded plug = Decode("POST", "/v1/hotplug",
+                        R"({"instance": "vm", "qmp": "/q", "unplug": true})");
+  ASSERT_FALSE(plug.params.ok());
+  EXPECT_EQ(plug.field, "unplug");
 }
 
-TEST(DecodeRequest, QueryParametersAreTypedAndKnown) {
+TEST(DecodeRequest, PathAndQueryParametersAreTypedAndKnown) {
+  Decoded show =
+      Decode("GET", "/v1/devices/{address}", "", {}, {"0000:03:00.0"});
+  ASSERT_TRUE(show.params.ok());
+  EXPECT_EQ(*show.params, (nlohmann::json{{"address", "0000:03:00.0"}}));
   Decoded d = Decode("GET", "/v1/devices", "", {{"assignable", "true"}});
-  ASSERT_TRUE(d.args.ok());
-  EXPECT_EQ(*d.args, (std::vector<std::string>{"list", "--assignable"}));
+  ASSERT_TRUE(d.params.ok());
+  EXPECT_EQ(*d.params, (nlohmann::json{{"assignable", true}}));
   Decoded bad = Decode("GET", "/v1/devices", "", {{"assignable", "maybe"}});
-  ASSERT_FALSE(bad.args.ok());
+  ASSERT_FALSE(bad.params.ok());
   EXPECT_EQ(bad.field, "assignable");
   Decoded unknown = Decode("GET", "/v1/devices", "", {{"sort", "name"}});
-  ASSERT_FALSE(unknown.args.ok());
+  ASSERT_FALSE(unknown.params.ok());
   EXPECT_EQ(unknown.field, "sort");
   Decoded twice =
       Decode("GET", "/v1/claims", "", {{"instance", "a"}, {"instance", "b"}});
-  ASSERT_FALSE(twice.args.ok());
+  ASSERT_FALSE(twice.params.ok());
   EXPECT_EQ(twice.field, "instance");
-  Decoded missing = Decode("GET", "/v1/usage", "");
-  ASSERT_FALSE(missing.args.ok());
-  EXPECT_EQ(missing.field, "since");
-  // POST parameters belong in the body.
+  // POST parameters belong in the body; "wait" only on long operations.
   Decoded posted = Decode("POST", "/v1/fit", R"({"request":"a:1"})",
                           {{"placement", "pack"}});
-  ASSERT_FALSE(posted.args.ok());
+  ASSERT_FALSE(posted.params.ok());
   EXPECT_EQ(posted.field, "placement");
+  EXPECT_TRUE(
+      Decode("POST", "/v1/detach", R"({"addresses":["x"]})", {{"wait", "true"}})
+          .params.ok());
+  EXPECT_FALSE(
+      Decode("POST", "/v1/fit", R"({"request":"a:1"})", {{"wait", "true"}})
+          .params.ok());
 }
 
-TEST(DecodeRequest, IntegersAndFlagPairs) {
-  Decoded d = Decode("POST", "/v1/sriov",
-                     R"({"pf":"0000:3b:00.0","numvfs":4,"autoprobe":false})");
-  ASSERT_TRUE(d.args.ok()) << d.args.status().message();
-  EXPECT_EQ(*d.args,
-            (std::vector<std::string>{"sriov", "--numvfs=4", "--no-autoprobe",
-                                      "--", "0000:3b:00.0"}));
-  Decoded frac =
-      Decode("POST", "/v1/sriov", R"({"pf":"0000:3b:00.0","numvfs":1.5})");
-  ASSERT_FALSE(frac.args.ok());
-  EXPECT_EQ(frac.field, "numvfs");
-  Decoded neg =
-      Decode("POST", "/v1/sriov", R"({"pf":"0000:3b:00.0","numvfs":-1})");
-  ASSERT_FALSE(neg.args.ok());
-  EXPECT_EQ(neg.field, "numvfs");
+TEST(ToHttpReply, StatusAndErrorShape) {
+  const RouteSpec& fit = Route("POST", "/v1/fit");
+  const RouteSpec& claim = Route("POST", "/v1/claims");
+  service::Reply no;
+  no.status = Status::FailedPrecondition("does not fit");
+  no.json = {{"fits", false}};
+  EXPECT_EQ(ToHttpReply(fit, no, {}).http_status, 200);  // a "no" answer
+  service::Reply refused;
+  refused.status = Status::FailedPrecondition("does not fit");
+  refused.json = {
+      {"claimed", false},
+      {"error",
+       {{"code", "failed_precondition"}, {"message", "does not fit"}}}};
+  Reply r = ToHttpReply(claim, refused, {});
+  EXPECT_EQ(r.http_status, 409);
+  nlohmann::json j = nlohmann::json::parse(r.body);
+  EXPECT_TRUE(j["error"]["field"].is_null());
+  EXPECT_FALSE(j["error"]["fix"].get<std::string>().empty());
+  service::Reply bad;
+  bad.Fail(Status::InvalidArgument(
+      "claim body: field \"detach\" must be true or false, got string"));
+  r = ToHttpReply(claim, bad, {});
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["field"], "detach");
+  service::Reply addr;
+  addr.Fail(Status::InvalidArgument("0000:zz:00.0: not a PCI address"));
+  r = ToHttpReply(Route("GET", "/v1/devices/{address}"), addr,
+                  {{"address", "0000:zz:00.0"}});
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["field"], "address");
+  service::Reply ok;
+  ok.json = {{"claimed", true}};
+  EXPECT_EQ(ToHttpReply(claim, ok, {}).http_status, 201);
 }
 
 TEST(ApiError, StatusCodesMapToHttp) {
@@ -148,7 +144,8 @@ TEST(ApiError, StatusCodesMapToHttp) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), 409);
   EXPECT_EQ(HttpStatusForName("already_exists"), 409);
   EXPECT_EQ(HttpStatusForName("no_such_code"), 500);
-  ApiError e = FromStatus(Status::NotFound("no device 0000:01:00.0"), "address");
+  ApiError e =
+      FromStatus(Status::NotFound("no device 0000:01:00.0"), "address");
   nlohmann::ordered_json j = e.ToJson();
   EXPECT_EQ(j["error"]["code"], "not_found");
   EXPECT_EQ(j["error"]["field"], "address");
@@ -159,9 +156,8 @@ TEST(Auth, BearerTokenMustMatchExactly) {
   const std::string token = "0123456789abcdef0123";
   EXPECT_FALSE(CheckBearer("Bearer " + token, token).has_value());
   for (const std::string& bad : std::vector<std::string>{
-           "", "Bearer", "Bearer " + token + "x",
-                          "Bearer " + token.substr(1), "Basic " + token,
-                          "bearer " + token}) {
+           "", "Bearer", "Bearer " + token + "x", "Bearer " + token.substr(1),
+           "Basic " + token, "bearer " + token}) {
     std::optional<ApiError> e = CheckBearer(bad, token);
     ASSERT_TRUE(e.has_value()) << bad;
     EXPECT_EQ(e->http_status, 401);
@@ -206,9 +202,10 @@ TEST(Metrics, LabelsAreEscapedAndLedgerGaugesCounted) {
   c.alias_name = "we\"ird";
   c.state = "allocated";
   std::string text = m.Render({d}, {c}, true);
-  EXPECT_NE(text.find("pcipass_devices{state=\"allocated\",dev_type=\"type-PCI\","
-                      "numa_node=\"1\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("pcipass_devices{state=\"allocated\",dev_type=\"type-PCI\","
+                "numa_node=\"1\"} 1"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("alias=\"we\\\"ird\""), std::string::npos);
   EXPECT_NE(text.find("pcipassd_reconcile_drift_total{kind=\"driver_changed\"}"

@@ -62,8 +62,8 @@ void Metrics::CountRequest(const std::string& route, const std::string& method,
   std::lock_guard<std::mutex> lock(mu_);
   requests_[fmt::format("route=\"{}\",method=\"{}\",status=\"{}\"",
                         EscapeLabel(route), EscapeLabel(method), status)] += 1;
-  Histogram& h = request_seconds_[fmt::format("route=\"{}\"",
-                                              EscapeLabel(route))];
+  Histogram& h =
+      request_seconds_[fmt::format("route=\"{}\"", EscapeLabel(route))];
   Observe(&h.buckets, RequestBuckets(), &h.count, &h.sum, seconds);
 }
 
@@ -125,8 +125,8 @@ std::string Metrics::Render(const std::vector<LedgerDevice>& devices,
     }
     out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, sep, h.count);
     std::string braces = labels.empty() ? "" : "{" + labels + "}";
-    out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, braces,
-                       Num(h.sum), name, braces, h.count);
+    out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, braces, Num(h.sum),
+                       name, braces, h.count);
   };
 
   Header(&out, "pcipassd_start_time_seconds", "gauge",
@@ -153,8 +153,8 @@ std::string Metrics::Render(const std::vector<LedgerDevice>& devices,
   std::map<std::string, int> by_alias;
   std::map<std::string, int> instances;
   for (const ClaimRecord& c : claims) {
-    by_alias[fmt::format("alias=\"{}\",state=\"{}\"",
-                         EscapeLabel(c.alias_name), EscapeLabel(c.state))]++;
+    by_alias[fmt::format("alias=\"{}\",state=\"{}\"", EscapeLabel(c.alias_name),
+                         EscapeLabel(c.state))]++;
     instances[c.instance]++;
   }
   Header(&out, "pcipass_claimed_devices", "gauge",
@@ -169,8 +169,8 @@ std::string Metrics::Render(const std::vector<LedgerDevice>& devices,
   Header(&out, "pcipassd_http_requests_total", "counter",
          "API requests by route pattern, method and HTTP status.");
   for (const auto& [labels, n] : requests_) {
-    out += fmt::format("pcipassd_http_requests_total{{{}}} {}\n", labels,
-                       Num(n));
+    out +=
+        fmt::format("pcipassd_http_requests_total{{{}}} {}\n", labels, Num(n));
   }
   Header(&out, "pcipassd_http_request_duration_seconds", "histogram",
          "API request handling time by route pattern.");
@@ -188,8 +188,7 @@ std::string Metrics::Render(const std::vector<LedgerDevice>& devices,
          "Host hand-offs (claim, detach, reattach, sriov, apply, hotplug): "
          "wall time by operation and result.");
   for (const auto& [labels, h] : handoff_seconds_) {
-    histogram("pcipassd_handoff_duration_seconds", labels, h,
-              HandoffBuckets());
+    histogram("pcipassd_handoff_duration_seconds", labels, h, HandoffBuckets());
   }
   Header(&out, "pcipassd_reconcile_drift_total", "counter",
          "Drift found by the reconcile loop, by kind (device vanished, "

@@ -54,7 +54,7 @@ class Metrics {
 
   mutable std::mutex mu_;
   int64_t start_unix_;
-  std::map<std::string, double> requests_;  // label set -> count
+  std::map<std::string, double> requests_;            // label set -> count
   std::map<std::string, Histogram> request_seconds_;  // by route
   std::map<std::string, double> errors_;
   std::map<std::string, Histogram> handoff_seconds_;  // label set

@@ -18,9 +18,7 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Iso(int64_t ms) {
-  return claims::FormatTime(ms / 1000);
-}
+std::string Iso(int64_t ms) { return claims::FormatTime(ms / 1000); }
 
 }  // namespace
 
@@ -30,8 +28,7 @@ std::string Operations::Start(const std::string& kind, Body body,
   {
     std::lock_guard<std::mutex> lock(mu_);
     static std::mt19937_64 rng{std::random_device{}()};
-    op->id = fmt::format("op-{}-{:08x}", next_++,
-                         static_cast<uint32_t>(rng()));
+    op->id = fmt::format("op-{}-{:08x}", next_++, static_cast<uint32_t>(rng()));
     op->kind = kind;
     op->created_ms = NowMs();
     op->progress.emplace_back(op->created_ms, kind + ": started");
@@ -45,8 +42,7 @@ std::string Operations::Start(const std::string& kind, Body body,
     }
     ++running_;
   }
-  std::thread([this, op, body = std::move(body),
-               on_done = std::move(on_done)] {
+  std::thread([this, op, body = std::move(body), on_done = std::move(on_done)] {
     ProgressFn progress = [this, op](const std::string& line) {
       std::lock_guard<std::mutex> lock(mu_);
       op->progress.emplace_back(NowMs(), line);

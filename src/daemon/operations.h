@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cli_bridge.h"
+#include "daemon/http_reply.h"
 
 namespace pcipass::daemon {
 

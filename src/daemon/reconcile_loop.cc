@@ -4,42 +4,26 @@
 #include <map>
 
 #include "claims/session.h"
+#include "service/claims_ops.h"
 
 namespace pcipass::daemon {
 
 Status ReconcileLoop::RunOnce() {
   auto t0 = std::chrono::steady_clock::now();
-  claims::SessionOptions o;
-  o.host = HostRoot::FromFlagOrEnv(flags_.root);
-  o.config_path = flags_.config;
-  o.state_dir = flags_.state.empty() ? o.host.Path("var/lib/pcipass").string()
-                                     : flags_.state;
-  o.pci_ids = flags_.pci_ids;
-  o.create_ledger = true;
+  service::ServiceEnv env = env_;
+  env.who = "pcipassd reconcile loop";
+  service::ReconcileReply reply = service::Reconcile(env, {});
   std::map<std::string, int> by_kind;
-  Status status = Status::Ok();
-  Result<claims::Session> session = claims::OpenSession(o);
-  if (!session.ok()) {
-    status = session.status();
-  } else {
-    Result<claims::ReconcileReport> report =
-        claims::Reconcile(*session->ledger, session->snapshot);
-    if (!report.ok()) {
-      status = report.status();
-    } else {
-      for (const claims::DriftItem& d : report->drift) {
-        by_kind[d.kind]++;
-        log_("drift: " + d.address.ToString() + " " + d.kind + ": " +
-             d.detail);
-      }
-    }
+  for (const claims::DriftItem& d : reply.drift.drift) {
+    by_kind[d.kind]++;
+    log_("drift: " + d.address.ToString() + " " + d.kind + ": " + d.detail);
   }
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
-  metrics_->ObserveReconcile(by_kind, secs, status.ok(), claims::NowUnix());
-  if (!status.ok()) log_("reconcile failed: " + status.message());
-  return status;
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  metrics_->ObserveReconcile(by_kind, secs, reply.ok(), claims::NowUnix());
+  if (!reply.ok()) log_("reconcile failed: " + reply.status.message());
+  return reply.status;
 }
 
 void ReconcileLoop::Start(int interval_s) {

@@ -1,5 +1,5 @@
 // ReconcileLoop: every interval, compares the ledger with sysfs (the same
-// pass every claims command starts with, claims::Reconcile) and reports
+// pass every claims command starts with: service::Reconcile) and reports
 // the drift: a device that vanished, a driver changed behind pcipass, ids,
 // NUMA or group changes, host use starting or stopping. Each drift item is
 // an event in the ledger's history (GET /v1/history), a log line and a
@@ -13,16 +13,16 @@
 #include <string>
 #include <thread>
 
-#include "daemon/cli_bridge.h"
 #include "daemon/metrics.h"
+#include "service/reply.h"
 
 namespace pcipass::daemon {
 
 class ReconcileLoop {
  public:
   using LogFn = std::function<void(const std::string&)>;
-  ReconcileLoop(HostFlags flags, Metrics* metrics, LogFn log)
-      : flags_(std::move(flags)), metrics_(metrics), log_(std::move(log)) {}
+  ReconcileLoop(service::ServiceEnv env, Metrics* metrics, LogFn log)
+      : env_(std::move(env)), metrics_(metrics), log_(std::move(log)) {}
   ~ReconcileLoop() { Stop(); }
 
   // One pass now. Returns its status (the drift is logged and counted).
@@ -33,7 +33,7 @@ class ReconcileLoop {
   void Stop();
 
  private:
-  HostFlags flags_;
+  service::ServiceEnv env_;
   Metrics* metrics_;
   LogFn log_;
   std::mutex mu_;

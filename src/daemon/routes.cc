@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "claims/session.h"
-#include "core/address.h"
 #include "core/host_root.h"
+#include "service/service.h"
 #include "store/ledger.h"
 
 namespace pcipass::daemon {
@@ -16,221 +16,105 @@ namespace {
 
 using Json = nlohmann::json;
 
-ParamSpec P(std::string name, ParamKind kind, ArgStyle style, std::string flag,
-            bool required = false, std::vector<std::string> one_of = {}) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.kind = kind;
-  p.style = style;
-  p.flag = std::move(flag);
-  p.required = required;
-  p.one_of = std::move(one_of);
-  return p;
+ParamSpec Q(std::string name, ParamKind kind = ParamKind::kString) {
+  return ParamSpec{std::move(name), kind, false};
 }
-ParamSpec PathP(std::string name, ParamKind kind, ArgStyle style,
-                std::string flag) {
-  ParamSpec p = P(std::move(name), kind, style, std::move(flag), true);
-  p.in_path = true;
-  return p;
+ParamSpec PathP(std::string name) {
+  return ParamSpec{std::move(name), ParamKind::kString, true};
 }
 
-constexpr ParamKind kStr = ParamKind::kString;
-constexpr ParamKind kBool = ParamKind::kBool;
-constexpr ParamKind kInt = ParamKind::kInt;
-constexpr ParamKind kAddr = ParamKind::kAddress;
-constexpr ParamKind kStrs = ParamKind::kStringList;
-constexpr ParamKind kAddrs = ParamKind::kAddressList;
-constexpr ArgStyle kOpt = ArgStyle::kOption;
-constexpr ArgStyle kPos = ArgStyle::kPositional;
-constexpr ArgStyle kIfTrue = ArgStyle::kFlagIfTrue;
+// Adapts service operation |fn| (Params::FromJson + the call) to an
+// OperationFn.
+template <class Params, class ReplyT>
+OperationFn Op(ReplyT (*fn)(const service::ServiceEnv&, const Params&)) {
+  return [fn](const service::ServiceEnv& env,
+              const Json& params) -> service::Reply {
+    Result<Params> p = Params::FromJson(params);
+    if (!p.ok()) {
+      service::Reply bad;
+      bad.Fail(p.status());
+      return bad;
+    }
+    return fn(env, *p);
+  };
+}
+
+template <class Params>
+Status ValidParams(const Json& params) {
+  return Params::FromJson(params).status();
+}
 
 std::vector<RouteSpec> BuildRoutes() {
-  const std::vector<std::string> numa_policies = {"required", "legacy",
-                                                  "preferred", "socket"};
-  auto hotplug_params = [] {
-    return std::vector<ParamSpec>{
-        P("instance", kStr, kOpt, "--instance", true),
-        P("qmp", kStr, kOpt, "--qmp", true),
-        P("bus", kStr, kOpt, "--bus"),
-        P("machine", kStr, kOpt, "--machine", false, {"q35", "pc"}),
-        P("timeout_ms", kInt, kOpt, "--timeout"),
-        P("pin", kStrs, kOpt, "--pin")};
-  };
-  auto handoff_params = [](bool with_force) {
-    std::vector<ParamSpec> v = {P("addresses", kAddrs, kPos, "", true),
-                                P("dry_run", kBool, kIfTrue, "--dry-run"),
-                                P("group", kBool, kIfTrue, "--group"),
-                                P("timeout_ms", kInt, kOpt, "--timeout-ms")};
-    if (with_force) v.push_back(P("force", kStr, kOpt, "--force"));
-    return v;
-  };
+  constexpr ParamKind kBool = ParamKind::kBool;
   std::vector<RouteSpec> r;
-  r.push_back({"GET", "/v1/check", {"check"}, {}, false, "", 200});
-  r.push_back({"GET",
-               "/v1/devices",
-               {"list"},
-               {P("allowed", kBool, kIfTrue, "--allowed"),
-                P("assignable", kBool, kIfTrue, "--assignable")},
-               false,
-               "",
-               200});
-  r.push_back({"GET",
-               "/v1/devices/{address}",
-               {"show"},
-               {PathP("address", kAddr, kPos, "")},
-               false,
-               "",
-               200});
-  r.push_back({"GET",
-               "/v1/groups",
-               {"groups"},
-               {P("non_viable", kBool, kIfTrue, "--non-viable")},
-               false,
-               "",
-               200});
-  r.push_back({"GET",
-               "/v1/explain",
-               {"explain"},
-               {P("address", kAddr, kPos, "", true),
-                P("alias", kStr, kOpt, "--alias")},
-               false,
-               "",
-               200});
-  r.push_back({"POST",
-               "/v1/fit",
-               {"fit"},
-               {P("request", kStr, kPos, "", true),
-                P("numa_policy", kStr, kOpt, "--numa-policy", false,
-                  numa_policies),
-                P("numa_cells", kStr, kOpt, "--numa-cells"),
-                P("placement", kStr, kOpt, "--placement", false,
-                  {"pack", "spread"})},
-               false,
-               "",
-               200});
-  r.push_back({"POST",
-               "/v1/claims",
-               {"claim"},
-               {P("instance", kStr, kOpt, "--instance", true),
-                P("request", kStr, kPos, "", true),
-                P("numa_policy", kStr, kOpt, "--numa-policy", false,
-                  numa_policies),
-                P("numa_cells", kStr, kOpt, "--numa-cells"),
-                P("detach", kBool, ArgStyle::kFlagIfFalse, "--no-detach")},
-               false,
-               "claim",
-               201});
-  r.push_back({"GET",
-               "/v1/claims",
-               {"claims"},
-               {P("instance", kStr, kOpt, "--instance"),
-                P("devices", kBool, kIfTrue, "--devices")},
-               false,
-               "",
-               200});
-  r.push_back({"DELETE",
-               "/v1/claims/{instance}",
-               {"release"},
-               {PathP("instance", kStr, kOpt, "--instance")},
-               false,
-               "release",
-               200});
-  r.push_back({"GET",
-               "/v1/history",
-               {"history"},
-               {P("device", kAddr, kOpt, "--device"),
-                P("instance", kStr, kOpt, "--instance"),
-                P("since", kStr, kOpt, "--since"),
-                P("until", kStr, kOpt, "--until")},
-               false,
-               "",
-               200});
-  r.push_back({"GET",
-               "/v1/usage",
-               {"usage"},
-               {P("since", kStr, kOpt, "--since", true),
-                P("until", kStr, kOpt, "--until")},
-               false,
-               "",
-               200});
-  r.push_back({"POST", "/v1/reconcile", {"reconcile"}, {}, false, "", 200});
-  r.push_back({"POST",
-               "/v1/vm-config",
-               {"vm-config"},
-               {P("instance", kStr, kOpt, "--instance", true),
-                P("domain_xml", kBool, kIfTrue, "--domain-xml"),
-                P("name", kStr, kOpt, "--name"),
-                P("virt_type", kStr, kOpt, "--virt-type", false,
-                  {"kvm", "qemu"}),
-                P("memory_mib", kInt, kOpt, "--memory"),
-                P("vcpus", kInt, kOpt, "--vcpus"),
-                P("machine", kStr, kOpt, "--machine", false, {"q35", "pc"}),
-                P("managed", kStr, kOpt, "--managed", false,
-                  {"spec", "yes", "no"}),
-                P("pin", kStrs, kOpt, "--pin"), P("mac", kStrs, kOpt, "--mac"),
-                P("vlan", kStrs, kOpt, "--vlan"),
-                P("interface", kStrs, kOpt, "--interface")},
-               false,
-               "",
-               200});
-  r.push_back({"POST", "/v1/hotplug", {"hotplug"}, hotplug_params(), true,
-               "hotplug", 200});
-  std::vector<ParamSpec> unplug = hotplug_params();
-  unplug.pop_back();  // no pins when unplugging
-  r.push_back({"POST", "/v1/hotunplug", {"hotplug", "--unplug"}, unplug, true,
-               "hotunplug", 200});
-  r.push_back({"POST", "/v1/detach", {"detach"}, handoff_params(true), true,
-               "detach", 200});
-  r.push_back({"POST", "/v1/reattach", {"reattach"}, handoff_params(true),
-               true, "reattach", 200});
-  r.push_back({"POST",
-               "/v1/sriov",
-               {"sriov"},
-               {P("pf", kAddr, kPos, "", true),
-                P("numvfs", kInt, kOpt, "--numvfs", true),
-                P("autoprobe", kBool, ArgStyle::kFlagPair, "--autoprobe"),
-                P("dry_run", kBool, kIfTrue, "--dry-run"),
-                P("timeout_ms", kInt, kOpt, "--timeout-ms")},
-               true,
-               "sriov",
-               200});
-  r.push_back({"POST",
-               "/v1/apply",
-               {"apply"},
-               {P("dry_run", kBool, kIfTrue, "--dry-run"),
-                P("force", kStr, kOpt, "--force"),
-                P("timeout_ms", kInt, kOpt, "--timeout-ms")},
-               true,
-               "apply",
-               200});
+  auto add = [&r](std::string method, std::string path,
+                  std::vector<ParamSpec> params, OperationFn run) {
+    RouteSpec spec;
+    spec.method = std::move(method);
+    spec.path = std::move(path);
+    spec.params = std::move(params);
+    spec.run = std::move(run);
+    r.push_back(std::move(spec));
+    return &r.back();
+  };
+  add("GET", "/v1/check", {}, Op(&service::Check))->answer_is_200 = true;
+  add("GET", "/v1/devices", {Q("allowed", kBool), Q("assignable", kBool)},
+      Op(&service::ListDevices));
+  add("GET", "/v1/devices/{address}", {PathP("address")},
+      Op(&service::ShowDevice));
+  add("GET", "/v1/groups", {Q("non_viable", kBool)}, Op(&service::ListGroups));
+  add("GET", "/v1/explain", {Q("address"), Q("alias")}, Op(&service::Explain))
+      ->answer_is_200 = true;
+  add("POST", "/v1/fit", {}, Op(&service::Fit))->answer_is_200 = true;
+  RouteSpec* claim = add("POST", "/v1/claims", {}, Op(&service::Claim));
+  claim->handoff = "claim";
+  claim->success_status = 201;
+  add("GET", "/v1/claims", {Q("instance"), Q("devices", kBool)},
+      Op(&service::ListClaims));
+  add("DELETE", "/v1/claims/{instance}", {PathP("instance")},
+      Op(&service::Release))
+      ->handoff = "release";
+  add("GET", "/v1/history",
+      {Q("device"), Q("instance"), Q("since"), Q("until")},
+      Op(&service::History));
+  add("GET", "/v1/usage", {Q("since"), Q("until")}, Op(&service::Usage));
+  add("POST", "/v1/reconcile", {}, Op(&service::Reconcile));
+  add("POST", "/v1/vm-config", {}, Op(&service::VmConfig));
+  struct LongOp {
+    const char* path;
+    OperationFn run;
+    std::function<Status(const Json&)> check;
+    const char* handoff;
+    Json fixed;
+  };
+  const LongOp long_ops[] = {
+      {"/v1/hotplug",
+       Op(&service::Hotplug),
+       ValidParams<service::HotplugParams>,
+       "hotplug",
+       {{"unplug", false}}},
+      {"/v1/hotunplug",
+       Op(&service::Hotplug),
+       ValidParams<service::HotplugParams>,
+       "hotunplug",
+       {{"unplug", true}}},
+      {"/v1/detach", Op(&service::Detach), ValidParams<service::DetachParams>,
+       "detach", Json::object()},
+      {"/v1/reattach", Op(&service::Reattach),
+       ValidParams<service::ReattachParams>, "reattach", Json::object()},
+      {"/v1/sriov", Op(&service::Sriov), ValidParams<service::SriovParams>,
+       "sriov", Json::object()},
+      {"/v1/apply", Op(&service::Apply), ValidParams<service::ApplyParams>,
+       "apply", Json::object()},
+  };
+  for (const LongOp& l : long_ops) {
+    RouteSpec* spec = add("POST", l.path, {}, l.run);
+    spec->long_running = true;
+    spec->check = l.check;
+    spec->handoff = l.handoff;
+    spec->fixed = l.fixed;
+  }
   return r;
-}
-
-const char* KindName(ParamKind k) {
-  switch (k) {
-    case ParamKind::kString:
-      return "a string";
-    case ParamKind::kBool:
-      return "a boolean (true or false)";
-    case ParamKind::kInt:
-      return "an integer";
-    case ParamKind::kAddress:
-      return "a PCI address string like \"0000:03:00.0\"";
-    case ParamKind::kStringList:
-      return "an array of strings";
-    case ParamKind::kAddressList:
-      return "an array of PCI address strings";
-  }
-  return "?";
-}
-
-std::string AcceptedNames(const RouteSpec& route, bool in_path) {
-  std::string names;
-  for (const ParamSpec& p : route.params) {
-    if (p.in_path != in_path) continue;
-    names += (names.empty() ? "" : ", ") + p.name;
-  }
-  return names.empty() ? "none" : names;
 }
 
 Status BadField(const std::string& field, const std::string& message,
@@ -239,127 +123,22 @@ Status BadField(const std::string& field, const std::string& message,
   return Status::InvalidArgument(message);
 }
 
-// Adds |value| (already type-checked) as the CLI argument(s) of |p|.
-void Emit(const ParamSpec& p, const Json& value, std::vector<std::string>* opts,
-          std::vector<std::string>* positionals) {
-  auto one = [&](const std::string& s) {
-    if (p.style == ArgStyle::kPositional) {
-      positionals->push_back(s);
-    } else {
-      opts->push_back(p.flag + "=" + s);
-    }
-  };
-  switch (p.kind) {
-    case ParamKind::kBool: {
-      bool b = value.get<bool>();
-      if (p.style == ArgStyle::kFlagIfTrue && b) opts->push_back(p.flag);
-      if (p.style == ArgStyle::kFlagIfFalse && !b) opts->push_back(p.flag);
-      if (p.style == ArgStyle::kFlagPair) {
-        opts->push_back(b ? p.flag : "--no-" + p.flag.substr(2));
-      }
-      break;
-    }
-    case ParamKind::kInt:
-      one(std::to_string(value.get<int64_t>()));
-      break;
-    case ParamKind::kStringList:
-    case ParamKind::kAddressList:
-      for (const Json& v : value) one(v.get<std::string>());
-      break;
-    default:
-      one(value.get<std::string>());
+std::string QueryNames(const RouteSpec& route) {
+  std::string names;
+  for (const ParamSpec& p : route.params) {
+    if (!p.in_path) names += (names.empty() ? "" : ", ") + p.name;
   }
-}
-
-// Type-checks |value| for |p|; InvalidArgument naming the field.
-Status CheckValue(const ParamSpec& p, const Json& value,
-                  std::optional<std::string>* bad_field) {
-  auto wrong = [&] {
-    return BadField(p.name,
-                    p.name + " must be " + KindName(p.kind) + ", not " +
-                        value.dump().substr(0, 80),
-                    bad_field);
-  };
-  auto check_string = [&](const Json& v, bool address) -> Status {
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s.empty()) {
-      return BadField(p.name, p.name + " must not be empty", bad_field);
-    }
-    if (s.size() > 4096) {
-      return BadField(p.name, p.name + " is longer than 4096 characters",
-                      bad_field);
-    }
-    for (char c : s) {
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return BadField(p.name, p.name + " contains a control character",
-                        bad_field);
-      }
-    }
-    if (address) {
-      Result<PciAddress> a = PciAddress::Parse(s);
-      if (!a.ok()) {
-        return BadField(p.name, p.name + ": " + a.status().message(),
-                        bad_field);
-      }
-    }
-    if (!p.one_of.empty() &&
-        std::find(p.one_of.begin(), p.one_of.end(), s) == p.one_of.end()) {
-      std::string allowed;
-      for (const std::string& o : p.one_of) {
-        allowed += (allowed.empty() ? "" : ", ") + o;
-      }
-      return BadField(p.name,
-                      p.name + " is '" + s + "'; accepted: " + allowed,
-                      bad_field);
-    }
-    return Status::Ok();
-  };
-  switch (p.kind) {
-    case ParamKind::kBool:
-      return value.is_boolean() ? Status::Ok() : wrong();
-    case ParamKind::kInt:
-      if (!value.is_number_integer()) return wrong();
-      if (value.get<int64_t>() < 0 || value.get<int64_t>() > 1000000000) {
-        return BadField(p.name, p.name + " must be between 0 and 1000000000",
-                        bad_field);
-      }
-      return Status::Ok();
-    case ParamKind::kString:
-    case ParamKind::kAddress:
-      if (!value.is_string()) return wrong();
-      return check_string(value, p.kind == ParamKind::kAddress);
-    case ParamKind::kStringList:
-    case ParamKind::kAddressList: {
-      if (!value.is_array()) return wrong();
-      if (p.required && value.empty()) {
-        return BadField(p.name, p.name + " must list at least one entry",
-                        bad_field);
-      }
-      if (value.size() > 1024) {
-        return BadField(p.name, p.name + " has more than 1024 entries",
-                        bad_field);
-      }
-      for (const Json& v : value) {
-        if (!v.is_string()) return wrong();
-        Status s = check_string(v, p.kind == ParamKind::kAddressList);
-        if (!s.ok()) return s;
-      }
-      return Status::Ok();
-    }
-  }
-  return wrong();
+  return names.empty() ? "none" : names;
 }
 
 // A query string value as JSON of the parameter's kind.
 Result<Json> QueryValue(const ParamSpec& p, const std::vector<std::string>& v,
                         std::optional<std::string>* bad_field) {
-  if (p.kind == ParamKind::kStringList || p.kind == ParamKind::kAddressList) {
-    return Json(v);
-  }
+  if (p.kind == ParamKind::kStringList) return Json(v);
   if (v.size() > 1) {
-    return BadField(p.name, "query parameter " + p.name + " is given " +
-                                std::to_string(v.size()) +
-                                " times; give it once",
+    return BadField(p.name,
+                    "query parameter " + p.name + " is given " +
+                        std::to_string(v.size()) + " times; give it once",
                     bad_field);
   }
   const std::string& s = v.front();
@@ -388,44 +167,13 @@ const std::vector<RouteSpec>& ApiRoutes() {
   return routes;
 }
 
-Result<std::vector<std::string>> DecodeRequest(
-    const RouteSpec& route, const std::vector<std::string>& path_values,
-    const std::multimap<std::string, std::string>& query,
-    const std::string& body, std::optional<std::string>* bad_field) {
+Result<Json> DecodeRequest(const RouteSpec& route,
+                           const std::vector<std::string>& path_values,
+                           const std::multimap<std::string, std::string>& query,
+                           const std::string& body,
+                           std::optional<std::string>* bad_field) {
   const bool from_body = route.method == "POST";
   Json values = Json::object();
-  size_t next_path = 0;
-  for (const ParamSpec& p : route.params) {
-    if (!p.in_path) continue;
-    if (next_path >= path_values.size()) {
-      return BadField(p.name, "the path has no " + p.name, bad_field);
-    }
-    values[p.name] = path_values[next_path++];
-  }
-  // Query parameters: every one must be known ("wait" belongs to
-  // long-running routes).
-  std::map<std::string, std::vector<std::string>> q;
-  for (const auto& [k, v] : query) q[k].push_back(v);
-  for (const auto& [k, v] : q) {
-    if (k == "wait" && route.long_running) continue;
-    const ParamSpec* spec = nullptr;
-    for (const ParamSpec& p : route.params) {
-      if (p.name == k && !p.in_path) spec = &p;
-    }
-    if (!spec || from_body) {
-      return BadField(
-          k,
-          "unknown query parameter '" + k + "' for " + route.method + " " +
-              route.path +
-              (from_body ? " (its parameters go in the JSON body: " +
-                               AcceptedNames(route, false) + ")"
-                         : "; accepted: " + AcceptedNames(route, false)),
-          bad_field);
-    }
-    Result<Json> j = QueryValue(*spec, v, bad_field);
-    if (!j.ok()) return j.status();
-    values[k] = *j;
-  }
   if (from_body) {
     bool blank = body.find_first_not_of(" \t\r\n") == std::string::npos;
     Json b = blank ? Json::object() : Json::parse(body, nullptr, false);
@@ -447,47 +195,116 @@ Result<std::vector<std::string>> DecodeRequest(
                           std::string(b.type_name()),
                       bad_field);
     }
+    // Control characters have no place in ids, requests or addresses;
+    // reject them here, naming the field, before any operation sees them.
     for (auto& [k, v] : b.items()) {
-      const ParamSpec* spec = nullptr;
-      for (const ParamSpec& p : route.params) {
-        if (p.name == k && !p.in_path) spec = &p;
+      std::vector<const Json*> strings;
+      if (v.is_string()) strings.push_back(&v);
+      if (v.is_array()) {
+        for (const Json& x : v) {
+          if (x.is_string()) strings.push_back(&x);
+        }
       }
-      if (!spec) {
+      for (const Json* str : strings) {
+        const std::string& text = str->get_ref<const std::string&>();
+        if (std::any_of(text.begin(), text.end(), [](char c) {
+              return static_cast<unsigned char>(c) < 0x20;
+            })) {
+          return BadField(k, k + " contains a control character", bad_field);
+        }
+      }
+    }
+    for (auto& [k, v] : route.fixed.items()) {
+      if (b.contains(k)) {
         return BadField(k,
-                        "unknown field '" + k + "' for " + route.method + " " +
-                            route.path +
-                            "; accepted: " + AcceptedNames(route, false),
+                        "field " + k + " is set by the route " + route.path +
+                            "; leave it out",
                         bad_field);
       }
-      if (v.is_null()) continue;  // null = not given
-      values[k] = v;
+      b[k] = v;
     }
+    values = std::move(b);
   }
-  std::vector<std::string> opts;
-  std::vector<std::string> positionals;
+  size_t next_path = 0;
   for (const ParamSpec& p : route.params) {
-    auto it = values.find(p.name);
-    if (it == values.end()) {
-      if (p.required) {
-        return BadField(p.name,
-                        std::string(from_body && !p.in_path ? "field "
-                                                            : "parameter ") +
-                            p.name + " is required (" + KindName(p.kind) + ")",
-                        bad_field);
-      }
-      continue;
+    if (!p.in_path) continue;
+    if (next_path >= path_values.size()) {
+      return BadField(p.name, "the path has no " + p.name, bad_field);
     }
-    Status s = CheckValue(p, *it, bad_field);
-    if (!s.ok()) return s;
-    Emit(p, *it, &opts, &positionals);
+    values[p.name] = path_values[next_path++];
   }
-  std::vector<std::string> args = route.verb;
-  args.insert(args.end(), opts.begin(), opts.end());
-  if (!positionals.empty()) {
-    args.push_back("--");
-    args.insert(args.end(), positionals.begin(), positionals.end());
+  std::map<std::string, std::vector<std::string>> q;
+  for (const auto& [k, v] : query) q[k].push_back(v);
+  for (const auto& [k, v] : q) {
+    if (k == "wait" && route.long_running) continue;
+    const ParamSpec* spec = nullptr;
+    for (const ParamSpec& p : route.params) {
+      if (p.name == k && !p.in_path) spec = &p;
+    }
+    if (!spec) {
+      return BadField(k,
+                      "unknown query parameter '" + k + "' for " +
+                          route.method + " " + route.path +
+                          (from_body ? " (its parameters go in the JSON body)"
+                                     : "; accepted: " + QueryNames(route)),
+                      bad_field);
+    }
+    Result<Json> j = QueryValue(*spec, v, bad_field);
+    if (!j.ok()) return j.status();
+    values[k] = *j;
   }
-  return args;
+  return values;
+}
+
+Reply ToHttpReply(const RouteSpec& route, const service::Reply& reply,
+                  const Json& params) {
+  Reply out;
+  if (reply.failed) {
+    out.http_status = reply.HttpStatus();
+  } else if (reply.ok()) {
+    out.http_status = route.success_status;
+  } else {
+    out.http_status = route.answer_is_200 ? 200 : reply.HttpStatus();
+  }
+  if (reply.json.contains("error") && reply.json["error"].is_object()) {
+    nlohmann::ordered_json j = reply.json;
+    nlohmann::ordered_json& e = j["error"];
+    if (!e.contains("field")) {
+      // The service names a bad field as: field "NAME".
+      static const std::regex field_re("field \"([A-Za-z_]+)\"");
+      std::smatch m;
+      const std::string message = e.value("message", "");
+      e["field"] = nullptr;
+      if (std::regex_search(message, m, field_re)) {
+        e["field"] = m[1].str();
+      } else if (out.http_status >= 400 && out.http_status < 500) {
+        // Else the parameter whose value the message quotes ("0000:zz:00.0:
+        // not a PCI address" -> address).
+        for (auto& [name, value] : params.items()) {
+          std::vector<std::string> texts;
+          if (value.is_string()) texts.push_back(value.get<std::string>());
+          if (value.is_array()) {
+            for (const Json& v : value) {
+              if (v.is_string()) texts.push_back(v.get<std::string>());
+            }
+          }
+          bool quoted = std::any_of(
+              texts.begin(), texts.end(), [&](const std::string& t) {
+                return t.size() >= 2 && message.find(t) != std::string::npos;
+              });
+          if (quoted) {
+            e["field"] = name;
+            break;
+          }
+        }
+      }
+    }
+    if (!e.contains("fix")) e["fix"] = DefaultFixFor(e.value("code", ""));
+    out.body = j.dump();
+  } else {
+    out.body = reply.json.dump();
+  }
+  return out;
 }
 
 void SendError(httplib::Response& res, const ApiError& e, Metrics& metrics) {
@@ -540,24 +357,13 @@ std::string FirstLine(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
-// A 400 from the operation names a CLI flag ("--since 'x': ..."); name
-// the API field that fed it instead, when the reply has none.
-void NameFieldFromFlag(const RouteSpec& route, Reply* reply) {
-  if (reply->http_status != 400) return;
-  Json j = Json::parse(reply->body, nullptr, false);
-  if (j.is_discarded() || !j.contains("error") || !j["error"].is_object() ||
-      !j["error"].value("field", Json()).is_null()) {
-    return;
+// Who made the request, for the ledger's history ("who").
+std::string Caller(const httplib::Request& req) {
+  if (std::optional<PeerCred> peer = CurrentPeer()) {
+    return "uid=" + std::to_string(peer->uid) +
+           " pid=" + std::to_string(peer->pid) + " via pcipassd";
   }
-  const std::string message = j["error"].value("message", "");
-  for (const ParamSpec& p : route.params) {
-    if (p.flag.empty() || p.style != ArgStyle::kOption) continue;
-    if (message.find(p.flag) != std::string::npos) {
-      j["error"]["field"] = p.name;
-      reply->body = j.dump();
-      return;
-    }
-  }
+  return "token client " + req.remote_addr + " via pcipassd";
 }
 
 void HandleRoute(ApiContext& api, const RouteSpec& route,
@@ -574,21 +380,25 @@ void HandleRoute(ApiContext& api, const RouteSpec& route,
     httplib::detail::parse_query_text(req.target.substr(q + 1), query);
   }
   std::optional<std::string> field;
-  Result<std::vector<std::string>> args =
+  Result<Json> params =
       DecodeRequest(route, path_values, query, req.body, &field);
-  if (!args.ok()) {
-    SendError(res, FromStatus(args.status(), field), api.metrics());
+  if (!params.ok()) {
+    SendError(res, FromStatus(params.status(), field), api.metrics());
     return;
   }
-  const HostFlags flags = api.flags();
+  service::ServiceEnv env = api.env();
+  env.who = Caller(req);
   Metrics* metrics = &api.metrics();
   const std::string handoff = route.handoff;
-  const int success = route.success_status;
-  auto run = [flags, args = *args, success, &route](
-                 const Operations::ProgressFn& progress) {
-    Reply reply = RunCliOperation(flags, args, progress, success);
-    NameFieldFromFlag(route, &reply);
-    return reply;
+  auto run = [env, params = *params,
+              &route](const Operations::ProgressFn& progress) mutable {
+    if (progress) {
+      env.progress = [progress](const service::ProgressEvent& e) {
+        progress(e.operation + ": " + e.step +
+                 (e.detail.empty() ? "" : ": " + e.detail));
+      };
+    }
+    return ToHttpReply(route, route.run(env, params), params);
   };
   auto account = [metrics, handoff](const Reply& reply, double seconds) {
     if (!handoff.empty()) {
@@ -606,29 +416,38 @@ void HandleRoute(ApiContext& api, const RouteSpec& route,
   if (!route.long_running) {
     auto t0 = std::chrono::steady_clock::now();
     Reply reply = run(nullptr);
-    account(reply, std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - t0)
-                       .count());
+    account(reply,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count());
     SendReply(res, reply);
     return;
+  }
+  if (route.check) {
+    if (Status s = route.check(*params); !s.ok()) {
+      service::Reply bad;
+      bad.Fail(s);
+      Reply reply = ToHttpReply(route, bad, *params);
+      metrics->CountError("invalid_argument");
+      SendReply(res, reply);
+      return;
+    }
   }
   auto t0 = std::make_shared<std::chrono::steady_clock::time_point>(
       std::chrono::steady_clock::now());
   Operations& ops = api.operations();
-  std::string id = ops.Start(route.path.substr(4), run,
-                             [account, t0, &ops, metrics](const Reply& r) {
-                               account(r, std::chrono::duration<double>(
-                                              std::chrono::steady_clock::now() -
-                                              *t0)
-                                              .count());
-                               metrics->SetOperationsRunning(ops.Running() -
-                                                             1);
-                             });
+  std::string id = ops.Start(
+      route.path.substr(4), run, [account, t0, &ops, metrics](const Reply& r) {
+        account(r, std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - *t0)
+                       .count());
+        metrics->SetOperationsRunning(ops.Running() - 1);
+      });
   metrics->SetOperationsRunning(ops.Running());
   auto w = query.find("wait");
   std::string wait = w == query.end() ? "" : w->second;
   if (wait == "true" || wait == "1") {
-    // Bounded: the CLI's own watchdogs end every sysfs write well within.
+    // Bounded: the operations' own watchdogs end every sysfs write and
+    // QMP wait well within this.
     if (ops.Wait(id, 30 * 60 * 1000)) {
       if (std::optional<Reply> r = ops.Result(id)) {
         SendReply(res, *r);
@@ -646,12 +465,7 @@ void HandleMetrics(ApiContext& api, httplib::Response& res) {
   std::vector<LedgerDevice> devices;
   std::vector<ClaimRecord> claims;
   bool ok = true;
-  std::string path = claims::LedgerPath(
-      api.flags().state.empty()
-          ? HostRoot::FromFlagOrEnv(api.flags().root)
-                .Path("var/lib/pcipass")
-                .string()
-          : api.flags().state);
+  std::string path = claims::LedgerPath(api.env().state_dir);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     Result<std::unique_ptr<Ledger>> ledger = Ledger::OpenSqlite(path, 2000);
@@ -684,43 +498,41 @@ bool KnownPathOtherMethod(const httplib::Request& req, std::string* allowed) {
 void InstallApi(httplib::Server& server, ApiContext& api, Transport transport,
                 size_t max_body_bytes) {
   server.set_payload_max_length(max_body_bytes);
-  server.set_pre_routing_handler(
-      [&api, transport](const httplib::Request& req, httplib::Response& res) {
-        tls_request_start = std::chrono::steady_clock::now();
-        // RFC 9112 6.3: a request with neither Content-Length nor
-        // Transfer-Encoding has no body. httplib 0.11.4 instead reads a
-        // POST/DELETE body until the peer closes (a keep-alive client
-        // waits out the read timeout, then gets 400), so say "0" here.
-        // The Request is httplib's own non-const object, handed to this
-        // hook as const.
-        if (!req.has_header("Content-Length") &&
-            !req.has_header("Transfer-Encoding")) {
-          const_cast<httplib::Request&>(req).set_header("Content-Length",
-                                                        "0");
-        }
-        std::optional<ApiError> denied;
-        if (transport == Transport::kUnix) {
-          std::optional<PeerCred> peer = CurrentPeer();
-          if (!peer) {
-            ApiError e;
-            e.http_status = 403;
-            e.code = "forbidden";
-            e.message = "no peer credentials for this connection";
-            denied = e;
-          } else {
-            denied = CheckPeer(*peer, api.peer_policy());
-          }
-        } else {
-          denied = CheckBearer(req.get_header_value("Authorization"),
-                               api.token());
-        }
-        if (!denied) return httplib::Server::HandlerResponse::Unhandled;
-        if (denied->http_status == 401) {
-          res.set_header("WWW-Authenticate", "Bearer realm=\"pcipassd\"");
-        }
-        SendError(res, *denied, api.metrics());
-        return httplib::Server::HandlerResponse::Handled;
-      });
+  server.set_pre_routing_handler([&api, transport](const httplib::Request& req,
+                                                   httplib::Response& res) {
+    tls_request_start = std::chrono::steady_clock::now();
+    // RFC 9112 6.3: a request with neither Content-Length nor
+    // Transfer-Encoding has no body. httplib 0.11.4 instead reads a
+    // POST/DELETE body until the peer closes (a keep-alive client
+    // waits out the read timeout, then gets 400), so say "0" here.
+    // The Request is httplib's own non-const object, handed to this
+    // hook as const.
+    if (!req.has_header("Content-Length") &&
+        !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
+    std::optional<ApiError> denied;
+    if (transport == Transport::kUnix) {
+      std::optional<PeerCred> peer = CurrentPeer();
+      if (!peer) {
+        ApiError e;
+        e.http_status = 403;
+        e.code = "forbidden";
+        e.message = "no peer credentials for this connection";
+        denied = e;
+      } else {
+        denied = CheckPeer(*peer, api.peer_policy());
+      }
+    } else {
+      denied = CheckBearer(req.get_header_value("Authorization"), api.token());
+    }
+    if (!denied) return httplib::Server::HandlerResponse::Unhandled;
+    if (denied->http_status == 401) {
+      res.set_header("WWW-Authenticate", "Bearer realm=\"pcipassd\"");
+    }
+    SendError(res, *denied, api.metrics());
+    return httplib::Server::HandlerResponse::Handled;
+  });
   for (const RouteSpec& route : ApiRoutes()) {
     std::string pattern = PathRegex(route.path);
     auto handler = [&api, &route](const httplib::Request& req,
@@ -731,15 +543,14 @@ void InstallApi(httplib::Server& server, ApiContext& api, Transport transport,
     if (route.method == "POST") server.Post(pattern, handler);
     if (route.method == "DELETE") server.Delete(pattern, handler);
   }
-  server.Get("/metrics", [&api](const httplib::Request&,
-                                httplib::Response& res) {
-    HandleMetrics(api, res);
-  });
-  server.Get("/v1/version",
-             [](const httplib::Request&, httplib::Response& res) {
-               res.set_content(R"({"version":"0.1.0","api":"v1"})",
-                               "application/json");
+  server.Get("/metrics",
+             [&api](const httplib::Request&, httplib::Response& res) {
+               HandleMetrics(api, res);
              });
+  server.Get("/v1/version", [](const httplib::Request&,
+                               httplib::Response& res) {
+    res.set_content(R"({"version":"0.1.0","api":"v1"})", "application/json");
+  });
   server.Get("/v1/operations", [&api](const httplib::Request&,
                                       httplib::Response& res) {
     res.set_content(api.operations().List().dump(), "application/json");
@@ -763,37 +574,38 @@ void InstallApi(httplib::Server& server, ApiContext& api, Transport transport,
   // Explicitly the HandlerWithResponse overload (a lambda converts to both).
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [&api](const httplib::Request& req, httplib::Response& res) {
-    // Replies that already carry a body (our own JSON errors) pass.
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ApiError e;
-    e.http_status = res.status;
-    std::string allowed;
-    if (res.status == 404 && KnownPathOtherMethod(req, &allowed)) {
-      e.http_status = 405;
-      e.code = "method_not_allowed";
-      e.message = req.method + " " + req.path + " is not a route; " +
-                  req.path + " accepts " + allowed;
-      res.set_header("Allow", allowed);
-    } else if (res.status == 404) {
-      e.code = "unknown_route";
-      e.message = "no route " + req.method + " " + req.path;
-    } else if (res.status == 413) {
-      e.code = "payload_too_large";
-      e.field = "body";
-      e.message = "the request body is larger than the limit";
-    } else if (res.status == 414) {
-      e.code = "invalid_argument";
-      e.message = "the request URI is too long";
-    } else if (res.status == 400) {
-      e.code = "invalid_argument";
-      e.message = "malformed HTTP request";
-    } else {
-      e.code = res.status >= 500 ? "internal" : "invalid_argument";
-      e.message = "HTTP " + std::to_string(res.status);
-    }
-    SendError(res, e, api.metrics());
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        // Replies that already carry a body (our own JSON errors) pass.
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        ApiError e;
+        e.http_status = res.status;
+        std::string allowed;
+        if (res.status == 404 && KnownPathOtherMethod(req, &allowed)) {
+          e.http_status = 405;
+          e.code = "method_not_allowed";
+          e.message = req.method + " " + req.path + " is not a route; " +
+                      req.path + " accepts " + allowed;
+          res.set_header("Allow", allowed);
+        } else if (res.status == 404) {
+          e.code = "unknown_route";
+          e.message = "no route " + req.method + " " + req.path;
+        } else if (res.status == 413) {
+          e.code = "payload_too_large";
+          e.field = "body";
+          e.message = "the request body is larger than the limit";
+        } else if (res.status == 414) {
+          e.code = "invalid_argument";
+          e.message = "the request URI is too long";
+        } else if (res.status == 400) {
+          e.code = "invalid_argument";
+          e.message = "malformed HTTP request";
+        } else {
+          e.code = res.status >= 500 ? "internal" : "invalid_argument";
+          e.message = "HTTP " + std::to_string(res.status);
+        }
+        SendError(res, e, api.metrics());
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_exception_handler([&api](const httplib::Request& req,
                                       httplib::Response& res,
                                       std::exception_ptr ep) {

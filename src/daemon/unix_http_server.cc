@@ -24,7 +24,8 @@ std::string Errno(const std::string& what, int err) {
 // Polls |fd| for |events| in slices, giving up after |timeout_ms| or when
 // |stopping| turns true (only when |stop_aware|). >0 ready, 0 timeout or
 // stopping, <0 error.
-int WaitFd(int fd, short events, int timeout_ms, const std::atomic<bool>* stop) {
+int WaitFd(int fd, short events, int timeout_ms,
+           const std::atomic<bool>* stop) {
   int waited = 0;
   while (true) {
     int slice = std::min(100, timeout_ms - waited);
@@ -121,7 +122,7 @@ Status UnixHttpServer::Bind(const std::string& path, mode_t mode,
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Status(StatusCode::kAlreadyExists,
@@ -129,9 +130,9 @@ Status UnixHttpServer::Bind(const std::string& path, mode_t mode,
     }
     // A socket file: in use if something accepts on it.
     int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool live = probe >= 0 &&
-                ::connect(probe, reinterpret_cast<sockaddr*>(&addr),
-                          sizeof addr) == 0;
+    bool live =
+        probe >= 0 &&
+        ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (probe >= 0) ::close(probe);
     if (live) {
       return Status(StatusCode::kAlreadyExists,
@@ -230,10 +231,10 @@ void UnixHttpServer::HandleConnection(int fd) {
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return;
   tls_peer = PeerCred{cred.pid, cred.uid, cred.gid};
-  const int read_ms = static_cast<int>(read_timeout_sec_ * 1000 +
-                                       read_timeout_usec_ / 1000);
-  const int write_ms = static_cast<int>(write_timeout_sec_ * 1000 +
-                                        write_timeout_usec_ / 1000);
+  const int read_ms =
+      static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000);
+  const int write_ms =
+      static_cast<int>(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000);
   const int keep_alive_ms = static_cast<int>(keep_alive_timeout_sec_ * 1000);
   UnixStream stream(fd, read_ms, write_ms);
   for (int served = 0; served < max_requests_; ++served) {

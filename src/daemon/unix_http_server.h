@@ -11,12 +11,12 @@
 #ifndef PCIPASS_DAEMON_UNIX_HTTP_SERVER_H_
 #define PCIPASS_DAEMON_UNIX_HTTP_SERVER_H_
 
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <httplib.h>
 #include <mutex>
 #include <optional>
 #include <string>

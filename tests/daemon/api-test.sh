@@ -79,7 +79,7 @@ pass "every route answered"
 
 # Bad input: 4xx JSON naming the field; never a 500.
 bad_input bad-address 400 address GET /v1/devices/0000:zz:00.0
-bad_input unknown-device 404 null GET /v1/devices/0000:ee:1f.7
+bad_input unknown-device 404 address GET /v1/devices/0000:ee:1f.7
 bad_input bad-json 400 body POST /v1/fit '{"request": '
 bad_input not-object 400 body POST /v1/fit '["vf:1"]'
 bad_input unknown-field 400 colour POST /v1/fit '{"request": "vf:1", "colour": "red"}'
@@ -87,19 +87,19 @@ bad_input wrong-type 400 request POST /v1/fit '{"request": 3}'
 bad_input missing-field 400 request POST /v1/fit '{}'
 bad_input bad-enum 400 placement POST /v1/fit '{"request": "vf:1", "placement": "tight"}'
 bad_input bad-alias 404 null POST /v1/fit '{"request": "nosuch:1"}'
-bad_input bad-count 400 null POST /v1/fit '{"request": "vf:zero"}'
+bad_input bad-count 400 request POST /v1/fit '{"request": "vf:zero"}'
 bad_input claim-no-instance 400 instance POST /v1/claims '{"request": "vf:1"}'
 bad_input claim-bool 400 detach POST /v1/claims '{"instance": "x", "request": "vf:1", "detach": "no"}'
 bad_input claim-null-byte 400 instance POST /v1/claims '{"instance": "a\u0000b", "request": "vf:1"}'
 bad_input bad-query 400 assignable GET '/v1/devices?assignable=maybe'
 bad_input unknown-query 400 sort GET '/v1/devices?sort=name'
 bad_input usage-no-since 400 since GET /v1/usage
-bad_input usage-bad-since 400 null GET '/v1/usage?since=yesterday'
+bad_input usage-bad-since 400 since GET '/v1/usage?since=yesterday'
 bad_input explain-no-address 400 address GET /v1/explain
 bad_input detach-bad-list 400 addresses POST /v1/detach '{"addresses": "0000:01:00.0"}'
-bad_input detach-bad-address 400 addresses POST /v1/detach '{"addresses": ["0000:01:00"]}'
+bad_input detach-bad-address 400 addresses POST '/v1/detach?wait=true' '{"addresses": ["0000:01:00"]}'
 bad_input sriov-float 400 numvfs POST /v1/sriov "{\"pf\": \"$pf\", \"numvfs\": 2.5}"
-bad_input vm-config-none 404 null POST /v1/vm-config '{"instance": "vm-none"}'
+bad_input vm-config-none 404 instance POST /v1/vm-config '{"instance": "vm-none"}'
 bad_input unknown-op 404 id GET /v1/operations/op-1-deadbeef
 bad_input unknown-route 404 null GET /v1/nothing
 bad_input wrong-method 405 null PUT /v1/devices '{}'
