@@ -36,7 +36,11 @@ common=(--root "$dir/root" --config "$dir/pcipass.conf" --state "$dir/state")
 "$pcipassd" "${common[@]}" --socket "$dir/d.sock" --reconcile-interval 0 \
   2>"$dir/log" &
 pid=$!
-for _ in $(seq 1 100); do [ -S "$dir/d.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 200); do
+  curl -s --max-time 2 --unix-socket "$dir/d.sock" -o /dev/null \
+    http://localhost/v1/version && break
+  sleep 0.1
+done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "host: $("$pcipass" "${common[@]}" --json list | grep -c '"address"') functions"
