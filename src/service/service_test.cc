@@ -663,7 +663,9 @@ TEST_F(ServiceTest, ApplyNeedsAConfigAndVfioCheckNamesTheDevice) {
   VfioCheckReply probe = VfioCheck(Env(), {"0000:02:00.0"});
   // The fixture has no /dev/vfio: the probe says why, never passes.
   EXPECT_FALSE(probe.ok());
-  if (!probe.failed) EXPECT_FALSE(probe.json["ok"].get<bool>());
+  if (!probe.failed) {
+    EXPECT_FALSE(probe.json["ok"].get<bool>());
+  }
 }
 
 }  // namespace
