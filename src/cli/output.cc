@@ -36,7 +36,8 @@ int ReportError(const Status& status, bool json, std::ostream& out,
 int ReportFailure(const service::Reply& reply, CommandContext& ctx) {
   if (ctx.json()) {
     ctx.out() << reply.json.dump(2) << "\n";
-  } else if (!reply.config_errors.empty() && reply.json.contains("error")) {
+  } else if (reply.json.contains("error") &&
+             reply.json["error"].value("code", "") == "invalid_config") {
     ctx.err() << "pcipass: "
               << reply.json["error"]["message"].get<std::string>() << ":\n";
     for (const std::string& e : reply.config_errors) {

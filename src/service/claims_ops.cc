@@ -119,6 +119,18 @@ void ReadNumaCells(JsonFields& f, std::string* out) {
   *out = text;
 }
 
+// A session that did not open. An invalid config (claims::OpenSession's
+// "invalid config <path>: ...") also fills config_errors, so the daemon
+// answers 422 as for the other operations; the error document keeps the
+// CLI's shape.
+void FailSession(const Status& status, Reply& reply) {
+  reply.Fail(status);
+  if (status.code() == StatusCode::kFailedPrecondition &&
+      status.message().rfind("invalid config ", 0) == 0) {
+    reply.config_errors.push_back(status.message());
+  }
+}
+
 // Drift found by the reconcile that starts a claims operation, for logs
 // (the CLI prints typed drift itself, as "pcipass: drift: ...").
 void AddDriftWarnings(const claims::ReconcileReport& report, Reply& reply) {
@@ -231,7 +243,7 @@ FitReply Fit(const ServiceEnv& env, const FitParams& params) {
     Result<claims::Session> session =
         claims::OpenSession(SessionOptionsFor(env, false));
     if (!session.ok()) {
-      reply.Fail(session.status());
+      FailSession(session.status(), reply);
       return reply;
     }
     NumaOverride numa;
@@ -324,7 +336,7 @@ ClaimReply Claim(const ServiceEnv& env, const ClaimParams& params) {
     Result<claims::Session> session =
         claims::OpenSession(SessionOptionsFor(env, true));
     if (!session.ok()) {
-      reply.Fail(session.status());
+      FailSession(session.status(), reply);
       return reply;
     }
     NumaOverride numa;
@@ -428,7 +440,7 @@ ReleaseReply Release(const ServiceEnv& env, const ReleaseParams& params) {
     Result<claims::Session> session =
         claims::OpenSession(SessionOptionsFor(env, true));
     if (!session.ok()) {
-      reply.Fail(session.status());
+      FailSession(session.status(), reply);
       return reply;
     }
     claims::ReleaseOptions ro;
@@ -491,7 +503,7 @@ ClaimsReply ListClaims(const ServiceEnv& env, const ClaimsParams& params) {
     Result<claims::Session> session =
         claims::OpenSession(SessionOptionsFor(env, false));
     if (!session.ok()) {
-      reply.Fail(session.status());
+      FailSession(session.status(), reply);
       return reply;
     }
     if (session->ledger) {
@@ -665,7 +677,7 @@ ReconcileReply Reconcile(const ServiceEnv& env,
     Result<claims::Session> session =
         claims::OpenSession(SessionOptionsFor(env, true));
     if (!session.ok()) {
-      reply.Fail(session.status());
+      FailSession(session.status(), reply);
       return reply;
     }
     ActorLedger ledger(*session->ledger, env.who);

@@ -67,8 +67,8 @@ struct Reply {
   // true: no answer was produced; |json| is the error document
   // {"error": {"code", "message"[, "errors"]}} the CLI prints with --json.
   bool failed = false;
-  // An invalid config: every error, in order (status is
-  // FailedPrecondition, json["error"]["code"] is "invalid_config").
+  // An invalid config: every error, in order (FailedPrecondition, HTTP 422;
+  // from FailConfig json["error"]["code"] is "invalid_config").
   std::vector<std::string> config_errors;
   // The document `pcipass <command> --json` prints (same keys, shapes and
   // key order).

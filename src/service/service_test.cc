@@ -307,6 +307,13 @@ TEST_F(ServiceTest, InvalidConfigIsOneReplyWithEveryError) {
   ServiceEnv none = Env();
   none.config_path.clear();
   EXPECT_EQ(CheckConfig(none, {}).outcome(), Outcome::kBadInput);
+  // The claims operations refuse an invalid config the same way (422).
+  tree_.WriteFile("etc/claims.conf", "[claims]\nplacement = random\n");
+  env.config_path = tree_.Abs("etc/claims.conf").string();
+  FitReply fit = Fit(env, {"nic:1", "", "", ""});
+  EXPECT_TRUE(fit.failed);
+  EXPECT_EQ(fit.HttpStatus(), 422);
+  EXPECT_NE(fit.status.message().find("'random'"), std::string::npos);
 }
 
 TEST_F(ServiceTest, GroupsNonViableOnly) {
@@ -663,7 +670,9 @@ TEST_F(ServiceTest, ApplyNeedsAConfigAndVfioCheckNamesTheDevice) {
   VfioCheckReply probe = VfioCheck(Env(), {"0000:02:00.0"});
   // The fixture has no /dev/vfio: the probe says why, never passes.
   EXPECT_FALSE(probe.ok());
-  if (!probe.failed) EXPECT_FALSE(probe.json["ok"].get<bool>());
+  if (!probe.failed) {
+    EXPECT_FALSE(probe.json["ok"].get<bool>());
+  }
 }
 
 }  // namespace
