@@ -17,7 +17,13 @@ pcipass_install_deps() {
     systemd
     # scripts/fuzz and scripts/test's fuzz runs: clang + libFuzzer/ASan/UBSan
     clang-14 libclang-rt-14-dev
+    # pcipassd: sd_notify; its tests (curl, promtool, wrk, TLS cert,
+    # sqlite3 above) and the OpenAPI check (node + npm packages)
+    libsystemd-dev curl prometheus wrk openssl util-linux nodejs
   )
+  # npm: Debian's package, unless an npm is already there (a nodejs
+  # build that ships its own npm conflicts with Debian's npm package).
+  command -v npm >/dev/null || pkgs+=(npm)
   [ "${PCIPASS_NO_APT:-0}" = 1 ] && return 0
   local need=() p
   for p in "${pkgs[@]}"; do

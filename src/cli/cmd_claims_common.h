@@ -1,5 +1,5 @@
 // Shared by the claims commands (fit, claim, release, claims, history,
-// reconcile, usage): session options from the global flags, and printing.
+// reconcile, usage): printing of what the service returns.
 #ifndef PCIPASS_CLI_CMD_CLAIMS_COMMON_H_
 #define PCIPASS_CLI_CMD_CLAIMS_COMMON_H_
 
@@ -12,17 +12,6 @@
 #include "cli/output.h"
 
 namespace pcipass::cli {
-
-inline claims::SessionOptions ClaimsSessionOptions(CommandContext& ctx,
-                                                   bool create_ledger) {
-  claims::SessionOptions o;
-  o.host = ctx.host();
-  o.config_path = ctx.ConfigPath();
-  o.state_dir = ctx.StateDir();
-  o.pci_ids = ctx.options().pci_ids;
-  o.create_ledger = create_ledger;
-  return o;
-}
 
 // Drift found by the reconcile that starts every claims command goes to
 // stderr (stdout is data only).

@@ -6,15 +6,12 @@
 // when no config was named.
 #include <CLI/CLI.hpp>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "binding/desired_state.h"
-#include "claims/service.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "core/values.h"
-#include "select/config.h"
+#include "service/inventory_ops.h"
 
 namespace pcipass::cli {
 
@@ -26,82 +23,46 @@ struct ConfigFlags {
 };
 
 int RunCheck(const ConfigFlags& flags, CommandContext& ctx) {
-  std::string path = flags.file.empty() ? ctx.ConfigPath() : flags.file;
-  if (path.empty()) {
-    return ReportError(
-        Status::InvalidArgument("config check needs a file: pcipass config "
-                                "check FILE, or --config FILE"),
-        ctx.json(), ctx.out(), ctx.err());
+  service::ConfigCheckReply r = service::CheckConfig(ctx.Env(), {flags.file});
+  if (r.failed) return ReportFailure(r, ctx);
+  const std::string& path = r.path;
+  if (ctx.json()) {
+    ctx.out() << r.json.dump(2) << "\n";
+    return r.ExitCode();
   }
-  ConfigLoad load = LoadConfig(path, ctx.host());
-  if (load.not_found && !ctx.json()) {
+  if (r.not_found) {
     ctx.out() << path << ": NOT FOUND\n";
-    ctx.err() << "pcipass: " << load.errors.front().message() << "\n";
+    ctx.err() << "pcipass: " << r.errors.front().message() << "\n";
     return kExitRefused;
   }
-  const Config& cfg = load.config;
-  // The other layers' sections: an error there would otherwise only show
-  // when `apply` or `claim` runs, possibly at boot.
-  HostDesiredState host_state;
-  if (!cfg.ini.Sections().empty()) {
-    std::vector<Status> host_errors;
-    host_state = ParseHostSection(cfg.ini, &host_errors);
-    for (Status& e : host_errors) load.errors.push_back(std::move(e));
-    Result<claims::ClaimsSettings> c = claims::ReadClaimsSettings(cfg.ini);
-    if (!c.ok()) load.errors.push_back(c.status());  // names file:line
-  }
-  if (ctx.json()) {
-    nlohmann::json j;
-    j["path"] = path;
-    j["valid"] = load.ok();
-    nlohmann::json errors = nlohmann::json::array();
-    for (const Status& e : load.errors) {
-      errors.push_back({{"code", std::string(StatusCodeName(e.code()))},
-                        {"message", e.message()}});
-    }
-    j["errors"] = errors;
-    j["warnings"] = load.warnings;
-    j["device_specs"] = cfg.device_specs.size();
-    nlohmann::json names = nlohmann::json::array();
-    for (const auto& [name, alias] : cfg.aliases.aliases())
-      names.push_back(name);
-    j["aliases"] = names;
-    j["sections"] = cfg.ini.Sections();
-    j["host_vfio_selectors"] = host_state.vfio.size();
-    j["host_sriov_targets"] = host_state.sriov.size();
-    ctx.out() << j.dump(2) << "\n";
-    return load.ok() ? kExitOk : kExitRefused;
-  }
-  for (const std::string& w : load.warnings) {
+  for (const std::string& w : r.load_warnings) {
     ctx.err() << "pcipass: warning: " << w << "\n";
   }
-  if (!load.ok()) {
-    ctx.out() << path << ": INVALID, " << load.errors.size() << " error"
-              << (load.errors.size() == 1 ? "" : "s") << ":\n";
-    for (const Status& e : load.errors) {
+  if (!r.valid) {
+    ctx.out() << path << ": INVALID, " << r.errors.size() << " error"
+              << (r.errors.size() == 1 ? "" : "s") << ":\n";
+    for (const Status& e : r.errors) {
       ctx.out() << "  " << ClipLongNumbers(e.message()) << "\n";
     }
     return kExitRefused;
   }
-  ctx.out() << path << ": valid: " << cfg.device_specs.size()
-            << " device_spec entr"
-            << (cfg.device_specs.size() == 1 ? "y" : "ies") << ", "
-            << cfg.aliases.aliases().size() << " alias"
-            << (cfg.aliases.aliases().size() == 1 ? "" : "es");
-  if (!cfg.aliases.empty()) {
+  ctx.out() << path << ": valid: " << r.device_specs << " device_spec entr"
+            << (r.device_specs == 1 ? "y" : "ies") << ", " << r.aliases.size()
+            << " alias" << (r.aliases.size() == 1 ? "" : "es");
+  if (!r.aliases.empty()) {
     ctx.out() << " (";
     bool first = true;
-    for (const auto& [name, alias] : cfg.aliases.aliases()) {
+    for (const std::string& name : r.aliases) {
       ctx.out() << (first ? "" : ", ") << name;
       first = false;
     }
     ctx.out() << ")";
   }
-  if (!host_state.empty()) {
-    ctx.out() << "; [host]: " << host_state.vfio.size() << " vfio selector"
-              << (host_state.vfio.size() == 1 ? "" : "s") << ", "
-              << host_state.sriov.size() << " sriov target"
-              << (host_state.sriov.size() == 1 ? "" : "s");
+  if (!r.host_state_empty) {
+    ctx.out() << "; [host]: " << r.host_vfio_selectors << " vfio selector"
+              << (r.host_vfio_selectors == 1 ? "" : "s") << ", "
+              << r.host_sriov_targets << " sriov target"
+              << (r.host_sriov_targets == 1 ? "" : "s");
   }
   ctx.out() << "\n";
   return kExitOk;

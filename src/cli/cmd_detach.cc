@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "binding/handoff.h"
 #include "binding/report.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "service/binding_ops.h"
 
 namespace pcipass::cli {
 namespace {
@@ -20,17 +20,6 @@ struct Flags {
   std::string force;
   int timeout_ms = 15000;
 };
-
-// Parses every address; the first bad one is an InvalidArgument naming it.
-Result<std::vector<PciAddress>> ParseAll(const std::vector<std::string>& in) {
-  std::vector<PciAddress> out;
-  for (const std::string& s : in) {
-    auto a = PciAddress::Parse(s);
-    if (!a.ok()) return a.status();
-    out.push_back(*a);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -51,26 +40,20 @@ RunFn SetupDetachCommand(CLI::App& sub) {
                  "watchdog for each sysfs write, 1..3600000 ms (default 15000)")
       ->check(CLI::Range(1, kMaxWriteTimeoutMs));
   return [f](CommandContext& ctx) -> int {
-    auto addrs = ParseAll(f->addresses);
-    if (!addrs.ok()) {
-      return ReportError(addrs.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    HandOffOptions opts;
-    opts.state_dir = ctx.StateDir();
-    opts.dry_run = f->dry_run;
-    opts.whole_group = f->group;
-    if (!f->force.empty()) opts.force_reason = f->force;
-    opts.write_timeout = std::chrono::milliseconds(f->timeout_ms);
-    auto r = Detach(ctx.host(), *addrs, opts);
-    if (!r.ok()) {
-      return ReportError(r.status().WithContext("detach"), ctx.json(),
-                         ctx.out(), ctx.err());
-    }
+    service::DetachParams params;
+    params.addresses = f->addresses;
+    params.dry_run = f->dry_run;
+    params.group = f->group;
+    params.force = f->force;
+    params.timeout_ms = f->timeout_ms;
+    service::HandOffReply r = service::Detach(ctx.Env(), params);
+    if (r.failed) return ReportFailure(r, ctx);
     if (ctx.json()) {
-      ctx.out() << HandOffReportToJson(*r, f->dry_run).dump(2) << "\n";
+      ctx.out() << r.json.dump(2) << "\n";
     } else {
-      PrintHandOffReport(ctx.out(), *r, f->dry_run, ctx.options().verbosity > 0,
-                         "detached (vfio-pci)", "already on vfio-pci");
+      PrintHandOffReport(ctx.out(), r.report, f->dry_run,
+                         ctx.options().verbosity > 0, "detached (vfio-pci)",
+                         "already on vfio-pci");
     }
     return kExitOk;
   };

@@ -10,8 +10,9 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli/selection_view.h"
-#include "select/alias.h"
+#include "service/device_json.h"
+#include "service/inventory_ops.h"
+#include "service/selection_view.h"
 
 namespace pcipass::cli {
 
@@ -22,32 +23,6 @@ struct ExplainFlags {
   std::string alias;
 };
 
-struct AliasVerdict {
-  std::string name;
-  bool satisfied = false;
-  std::vector<std::string> mismatches;  // one per alias spec, if not
-};
-
-AliasVerdict JudgeAlias(const Alias& alias, const PciDevice& dev,
-                        const Assessment& a) {
-  AliasVerdict v;
-  v.name = alias.name;
-  if (!a.allowed) {
-    v.mismatches.push_back("the device is not selected by any device_spec");
-    return v;
-  }
-  for (const RequestSpec& spec : alias.specs) {
-    std::optional<std::string> why = AliasSpecMismatch(dev, a.tags, spec);
-    if (!why) {
-      v.satisfied = true;
-      v.mismatches.clear();
-      return v;
-    }
-    v.mismatches.push_back(*why);
-  }
-  return v;
-}
-
 }  // namespace
 
 RunFn SetupExplainCommand(CLI::App& sub) {
@@ -57,81 +32,21 @@ RunFn SetupExplainCommand(CLI::App& sub) {
   sub.add_option("--alias", flags->alias,
                  "also say whether the device satisfies this [pci]alias");
   return [flags](CommandContext& ctx) -> int {
-    Result<SelectionView> view = LoadSelectionView(ctx);
-    if (!view.ok()) {
-      return ReportError(view.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    if (!view->config.ok()) return ReportConfigErrors(view->config, ctx);
-    Result<const PciDevice*> found = FindDevice(*view, flags->address);
-    if (!found.ok()) {
-      return ReportError(found.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    const PciDevice& dev = **found;
-    const Config& cfg = view->config.config;
-    const std::vector<DeviceSpec>& specs = cfg.device_specs;
-    Assessment a = view->AssessDevice(dev);
-    AllowDecision d = DecideAllowed(specs, dev, view->vpd, true);
-
-    std::vector<AliasVerdict> verdicts;
-    if (!flags->alias.empty()) {
-      const Alias* alias = cfg.aliases.Find(flags->alias);
-      if (alias == nullptr) {
-        return ReportError(
-            Status::NotFound(
-                "PCI alias " + flags->alias + " is not defined in " +
-                (view->have_config ? cfg.path : std::string("(no config)"))),
-            ctx.json(), ctx.out(), ctx.err());
-      }
-      verdicts.push_back(JudgeAlias(*alias, dev, a));
-    } else {
-      for (const auto& [name, alias] : cfg.aliases.aliases()) {
-        verdicts.push_back(JudgeAlias(alias, dev, a));
-      }
-    }
-    bool ok =
-        a.assignable && (flags->alias.empty() || verdicts.front().satisfied);
-
+    service::ExplainReply r =
+        service::Explain(ctx.Env(), {flags->address, flags->alias});
+    if (r.failed) return ReportFailure(r, ctx);
     if (ctx.json()) {
-      nlohmann::json j;
-      j["address"] = dev.address.ToString();
-      j["config"] = view->have_config ? nlohmann::json(cfg.path)
-                                      : nlohmann::json(nullptr);
-      j["allowed"] = a.allowed;
-      j["spec_index"] = a.spec_index ? nlohmann::json(*a.spec_index)
-                                     : nlohmann::json(nullptr);
-      j["spec"] = a.spec_where.empty() ? nlohmann::json(nullptr)
-                                       : nlohmann::json(a.spec_where);
-      j["tags"] = TagsJson(a.tags);
-      nlohmann::json per = nlohmann::json::array();
-      for (size_t i = 0; i < d.per_spec.size(); ++i) {
-        const SpecMatch& m = d.per_spec[i];
-        per.push_back({{"index", i},
-                       {"where", specs[i].where()},
-                       {"spec", specs[i].raw()},
-                       {"matched", m.matched},
-                       {"selected", d.spec_index && *d.spec_index == i},
-                       {"failed_key", m.matched ? nlohmann::json(nullptr)
-                                                : nlohmann::json(m.key)},
-                       {"detail", m.matched ? nlohmann::json(nullptr)
-                                            : nlohmann::json(m.detail)}});
-      }
-      j["specs"] = per;
-      nlohmann::json aliases = nlohmann::json::array();
-      for (const AliasVerdict& v : verdicts) {
-        aliases.push_back({{"name", v.name},
-                           {"satisfied", v.satisfied},
-                           {"mismatches", v.mismatches}});
-      }
-      j["aliases"] = aliases;
-      j["assignable"] = a.assignable;
-      j["reasons"] = ReasonsJson(a.reasons);
-      ctx.out() << j.dump(2) << "\n";
-      return ok ? kExitOk : kExitRefused;
+      ctx.out() << r.json.dump(2) << "\n";
+      return r.ExitCode();
     }
-
+    const PciDevice& dev = r.device;
+    const Assessment& a = r.assessment;
+    const AllowDecision& d = r.decision;
+    const std::vector<DeviceSpec>& specs = r.specs;
+    const std::vector<service::AliasVerdict>& verdicts = r.verdicts;
     std::ostream& out = ctx.out();
-    nlohmann::json vid = HexIdJson(dev.vendor_id),
-                   pid = HexIdJson(dev.product_id);
+    nlohmann::json vid = service::HexIdJson(dev.vendor_id),
+                   pid = service::HexIdJson(dev.product_id);
     out << dev.address.ToString() << "  "
         << (vid.is_null() ? "????" : vid.get<std::string>()) << ":"
         << (pid.is_null() ? "????" : pid.get<std::string>()) << "  "
@@ -139,19 +54,21 @@ RunFn SetupExplainCommand(CLI::App& sub) {
     if (dev.physfn) out << " of PF " << dev.physfn->ToString();
     out << "  driver " << dev.driver.value_or("none") << "\n\n";
 
-    if (!view->have_config) {
+    if (!r.have_config) {
       out << "Selection: no --config given, so no device is allowed.\n";
     } else if (specs.empty()) {
-      out << "Selection: " << cfg.path
+      out << "Selection: " << r.config_path
           << " has no [pci]device_spec entries, so no device is allowed.\n";
     } else {
-      out << "Selection (" << cfg.path << ", first match wins):\n";
+      out << "Selection (" << r.config_path << ", first match wins):\n";
       for (size_t i = 0; i < d.per_spec.size(); ++i) {
         const SpecMatch& m = d.per_spec[i];
         out << "  " << specs[i].where() << " " << specs[i].raw() << "\n    ";
         if (d.spec_index && *d.spec_index == i) {
           out << "MATCH: selects the device";
-          if (!a.tags.empty()) out << " with tags " << TagsJson(a.tags).dump();
+          if (!a.tags.empty()) {
+            out << " with tags " << service::TagsJson(a.tags).dump();
+          }
           out << "\n";
         } else if (m.matched) {
           out << "would match, but an earlier entry already did (its tags "
@@ -163,7 +80,7 @@ RunFn SetupExplainCommand(CLI::App& sub) {
     }
     if (!verdicts.empty()) {
       out << "\nAliases:\n";
-      for (const AliasVerdict& v : verdicts) {
+      for (const service::AliasVerdict& v : verdicts) {
         out << "  " << v.name << ": "
             << (v.satisfied ? "satisfied" : "not satisfied") << "\n";
         for (const std::string& m : v.mismatches) {
@@ -176,7 +93,7 @@ RunFn SetupExplainCommand(CLI::App& sub) {
       out << "  " << r.severity << " " << r.code << ": " << r.message << "\n"
           << "    fix: " << r.fix << "\n";
     }
-    return ok ? kExitOk : kExitRefused;
+    return r.ExitCode();
   };
 }
 

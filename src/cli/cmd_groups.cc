@@ -1,13 +1,11 @@
 // pcipass groups: every IOMMU group, its members and whether VFIO could
 // use it now (the kernel's viability rule, core/iommu.h).
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli/commands.h"
-#include "cli/device_json.h"
 #include "cli/output.h"
-#include "core/discovery.h"
+#include "service/inventory_ops.h"
 
 namespace pcipass::cli {
 
@@ -19,29 +17,16 @@ std::string ViableText(const IommuGroup& g) {
 }
 
 int RunGroups(CommandContext& ctx, bool only_non_viable) {
-  DiscoveryOptions opts;
-  opts.pci_ids_path = ctx.options().pci_ids;
-  opts.host_use = false;  // groups do not need it; keep it fast
-  auto inv = Discover(ctx.host(), opts);
-  if (!inv.ok()) {
-    return ReportError(inv.status(), ctx.json(), ctx.out(), ctx.err());
-  }
-  if (ctx.options().verbosity > 0) {
-    for (const std::string& w : inv->warnings()) {
-      ctx.err() << "pcipass: warning: " << w << "\n";
-    }
-  }
+  service::GroupsParams params;
+  params.non_viable_only = only_non_viable;
+  service::GroupsReply r = service::ListGroups(ctx.Env(), params);
+  if (r.failed) return ReportFailure(r, ctx);
+  if (ctx.options().verbosity > 0) PrintWarnings(r, ctx);
   if (ctx.json()) {
-    nlohmann::json groups = nlohmann::json::array();
-    for (const auto& [id, g] : inv->groups()) {
-      if (only_non_viable && g.viable) continue;
-      groups.push_back(GroupJson(g, *inv));
-    }
-    nlohmann::json out = {{"groups", std::move(groups)},
-                          {"warnings", inv->warnings()}};
-    ctx.out() << out.dump(2) << "\n";
+    ctx.out() << r.json.dump(2) << "\n";
     return kExitOk;
   }
+  const Inventory* inv = &r.inventory;
   if (inv->groups().empty()) {
     ctx.err() << "pcipass: no IOMMU groups: the IOMMU is off or absent "
                  "(run 'pcipass check' for the reason and the fix)\n";

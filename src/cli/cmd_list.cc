@@ -8,7 +8,8 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli/selection_view.h"
+#include "service/device_json.h"
+#include "service/inventory_ops.h"
 
 namespace pcipass::cli {
 
@@ -20,7 +21,7 @@ struct ListFlags {
 };
 
 std::string Hex(const std::optional<uint16_t>& v) {
-  nlohmann::json j = HexIdJson(v);
+  nlohmann::json j = service::HexIdJson(v);
   return j.is_null() ? "????" : j.get<std::string>();
 }
 
@@ -57,41 +58,37 @@ RunFn SetupListCommand(CLI::App& sub) {
   sub.add_flag("--assignable", flags->assignable_only,
                "only devices that can be given to a VM now");
   return [flags](CommandContext& ctx) -> int {
-    Result<SelectionView> view = LoadSelectionView(ctx);
-    if (!view.ok()) {
-      return ReportError(view.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    if (!view->config.ok()) return ReportConfigErrors(view->config, ctx);
-    if (!view->have_config && !ctx.json()) {
+    service::DevicesParams params;
+    params.allowed_only = flags->allowed_only;
+    params.assignable_only = flags->assignable_only;
+    service::DevicesReply r = service::ListDevices(ctx.Env(), params);
+    if (r.failed) return ReportFailure(r, ctx);
+    if (!r.have_config && !ctx.json()) {
       ctx.err() << "pcipass: no --config given: no device is allowed (pass "
                    "--config FILE with [pci]device_spec entries)\n";
     }
-    for (const std::string& w : view->config.warnings) {
+    for (const std::string& w : r.config_warnings) {
       ctx.err() << "pcipass: warning: " << w << "\n";
     }
-    // JSON is streamed, one device object per line: a host can have
-    // thousands of functions (4,096+ with SR-IOV), and building one tree
-    // and an indented string for all of them costs more than discovery.
     std::ostream& out = ctx.out();
-    bool first_row = true;
     if (ctx.json()) {
-      out << "{\"config\": "
-          << (view->have_config
-                  ? nlohmann::json(view->config.config.path).dump()
-                  : std::string("null"))
-          << ",\n\"devices\": [";
+      // One device object per line: a host can have thousands of
+      // functions (4,096+ with SR-IOV), and an indented dump of them all
+      // is both slow and unreadable.
+      out << "{\"config\": " << r.json["config"].dump() << ",\n\"devices\": [";
+      bool first_row = true;
+      for (const auto& row : r.json["devices"]) {
+        out << (first_row ? "\n" : ",\n") << row.dump();
+        first_row = false;
+      }
+      out << "\n],\n\"warnings\": " << r.json["warnings"].dump() << "}\n";
+      return kExitOk;
     }
     Table table({"ADDRESS", "IDS", "CLASS", "DRIVER", "GROUP", "NUMA", "TYPE",
                  "PF", "ALLOWED", "ASSIGNABLE", "NAME"});
-    for (const PciDevice& dev : view->inventory.devices()) {
-      Assessment a = view->AssessDevice(dev);
-      if (flags->allowed_only && !a.allowed) continue;
-      if (flags->assignable_only && !a.assignable) continue;
-      if (ctx.json()) {
-        out << (first_row ? "\n" : ",\n") << DeviceRowJson(dev, a).dump();
-        first_row = false;
-        continue;
-      }
+    for (const service::DeviceRow& row : r.rows) {
+      const PciDevice& dev = row.device;
+      const Assessment& a = row.assessment;
       std::string allowed = "no";
       if (a.allowed) {
         std::string tags = TagsText(a.tags);
@@ -112,16 +109,7 @@ RunFn SetupListCommand(CLI::App& sub) {
                     dev.physfn ? dev.physfn->ToString() : "-", allowed,
                     a.assignable ? "yes" : "no: " + ReasonCodes(a), name});
     }
-    if (ctx.json()) {
-      nlohmann::json warnings = nlohmann::json::array();
-      for (const std::string& w : view->config.warnings) warnings.push_back(w);
-      for (const std::string& w : view->inventory.warnings()) {
-        warnings.push_back(w);
-      }
-      out << "\n],\n\"warnings\": " << warnings.dump() << "}\n";
-    } else {
-      table.Print(ctx.out());
-    }
+    table.Print(ctx.out());
     return kExitOk;
   };
 }

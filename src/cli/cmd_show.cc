@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli/selection_view.h"
+#include "service/inventory_ops.h"
 
 namespace pcipass::cli {
 
@@ -31,38 +31,23 @@ RunFn SetupShowCommand(CLI::App& sub) {
   sub.add_option("ADDR", *address, "PCI address, e.g. 0000:03:00.0")
       ->required();
   return [address](CommandContext& ctx) -> int {
-    Result<SelectionView> view = LoadSelectionView(ctx);
-    if (!view.ok()) {
-      return ReportError(view.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    if (!view->config.ok()) return ReportConfigErrors(view->config, ctx);
-    Result<const PciDevice*> found = FindDevice(*view, *address);
-    if (!found.ok()) {
-      return ReportError(found.status(), ctx.json(), ctx.out(), ctx.err());
-    }
-    const PciDevice& dev = **found;
-    Assessment a = view->AssessDevice(dev);
-    const IommuGroup* group = view->inventory.GroupOf(dev);
-    nlohmann::json j = DeviceRowJson(dev, a);
-    nlohmann::json members = nlohmann::json::array();
-    if (group) {
-      for (const PciAddress& m : group->members)
-        members.push_back(m.ToString());
-    }
-    j["iommu_group_members"] = members;
-    j["iommu_group_viable"] =
-        group ? nlohmann::json(group->viable) : nlohmann::json(nullptr);
+    service::ShowReply r = service::ShowDevice(ctx.Env(), {*address});
+    if (r.failed) return ReportFailure(r, ctx);
     if (ctx.json()) {
-      ctx.out() << j.dump(2) << "\n";
+      ctx.out() << r.json.dump(2) << "\n";
       return kExitOk;
     }
+    const PciDevice& dev = r.device;
+    const Assessment& a = r.assessment;
+    const nlohmann::ordered_json& j = r.json;
+    const bool group = r.have_group;
     std::ostream& out = ctx.out();
     auto line = [&](const char* key, const std::string& value) {
       std::string k = std::string(key) + ":";
       k.resize(22, ' ');
       out << k << value << "\n";
     };
-    auto s = [](const nlohmann::json& v) {
+    auto s = [](const nlohmann::ordered_json& v) {
       return v.is_null() ? std::string("-") : v.get<std::string>();
     };
     line("address", dev.address.ToString());
@@ -75,12 +60,12 @@ RunFn SetupShowCommand(CLI::App& sub) {
     line("driver_override", OrDash(dev.driver_override));
     line("iommu_group",
          OrDash(dev.iommu_group) +
-             (group
-                  ? std::string(group->viable ? " (viable)" : " (not viable)") +
-                        " members: " +
-                        Join(j["iommu_group_members"]
-                                 .get<std::vector<std::string>>())
-                  : std::string()));
+             (group ? std::string(r.group_viable ? " (viable)"
+                                                 : " (not viable)") +
+                          " members: " +
+                          Join(j["iommu_group_members"]
+                                   .get<std::vector<std::string>>())
+                    : std::string()));
     line("numa_node", OrDash(dev.numa_node));
     line("dev_type", std::string(DeviceTypeName(dev.type)));
     if (dev.physfn) line("parent_addr", dev.physfn->ToString());

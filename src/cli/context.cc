@@ -21,4 +21,13 @@ std::string CommandContext::ConfigPath() const {
   return {};
 }
 
+service::ServiceEnv CommandContext::Env() const {
+  service::ServiceEnv env;
+  env.host = host();
+  env.config_path = ConfigPath();
+  env.state_dir = StateDir();
+  env.pci_ids = options_.pci_ids;
+  return env;
+}
+
 }  // namespace pcipass::cli

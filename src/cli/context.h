@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/host_root.h"
+#include "service/reply.h"
 
 namespace pcipass::cli {
 
@@ -36,6 +37,8 @@ class CommandContext {
   std::string StateDir() const;
   // --config, else env PCIPASS_CONFIG, else "" (no config: nothing allowed).
   std::string ConfigPath() const;
+  // The resolved environment for a service call (service/reply.h).
+  service::ServiceEnv Env() const;
 
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/context.h"
 #include "core/values.h"
 
 namespace pcipass::cli {
@@ -31,6 +32,30 @@ int ReportError(const Status& status, bool json, std::ostream& out,
     err << "pcipass: " << ClipLongNumbers(status.message()) << "\n";
   }
   return ExitCodeFor(status);
+}
+
+int ReportFailure(const service::Reply& reply, CommandContext& ctx) {
+  if (ctx.json()) {
+    ctx.out() << reply.json.dump(2) << "\n";
+  } else if (reply.json.contains("error") &&
+             reply.json["error"].value("code", "") == "invalid_config") {
+    ctx.err() << "pcipass: "
+              << reply.json["error"]["message"].get<std::string>() << ":\n";
+    for (const std::string& e : reply.config_errors) {
+      ctx.err() << "  " << ClipLongNumbers(e) << "\n";
+    }
+    ctx.err() << "Run 'pcipass config check' after fixing it.\n";
+  } else {
+    ctx.err() << "pcipass: " << reply.status.message() << "\n";
+  }
+  return reply.ExitCode();
+}
+
+void PrintWarnings(const service::Reply& reply, CommandContext& ctx,
+                   const char* prefix) {
+  for (const std::string& w : reply.warnings) {
+    ctx.err() << "pcipass: " << prefix << w << "\n";
+  }
 }
 
 Table::Table(std::vector<std::string> header) {

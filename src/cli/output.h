@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/values.h"
+#include "service/reply.h"
 
 namespace pcipass::cli {
 
@@ -15,8 +17,6 @@ namespace pcipass::cli {
 inline constexpr int kExitOk = 0;       // success / ready
 inline constexpr int kExitRefused = 1;  // not ready, refused, invalid config
 inline constexpr int kExitUsage = 2;    // usage or internal error
-// Upper bound of every --timeout-ms style option (one hour).
-inline constexpr int kMaxWriteTimeoutMs = 3600000;
 
 // The one mapping from Status to exit status: OK -> 0; invalid_argument and
 // internal -> 2; everything else (not found, precondition, conflict,
@@ -27,6 +27,18 @@ int ExitCodeFor(const Status& status);
 // |json|) and returns ExitCodeFor(status).
 int ReportError(const Status& status, bool json, std::ostream& out,
                 std::ostream& err);
+
+class CommandContext;
+
+// Prints a failed service reply (reply.failed) the way ReportError does:
+// its error document on stdout with --json, else "pcipass: <message>" on
+// stderr (an invalid config: every error, then how to re-check). Returns
+// reply.ExitCode().
+int ReportFailure(const service::Reply& reply, CommandContext& ctx);
+
+// Prints reply.warnings as "pcipass: <prefix><warning>" lines on stderr.
+void PrintWarnings(const service::Reply& reply, CommandContext& ctx,
+                   const char* prefix = "warning: ");
 
 // A plain-text table: columns padded to the widest cell.
 class Table {

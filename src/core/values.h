@@ -21,6 +21,10 @@ namespace pcipass {
 
 inline constexpr size_t kMaxInstanceIdLength = 128;
 
+// The longest watchdog a sysfs write or a QMP wait may be given (1 hour):
+// --timeout-ms, hotplug --timeout and their API fields.
+inline constexpr int kMaxWriteTimeoutMs = 3600000;
+
 // OK, or InvalidArgument saying what is wrong with |id| (shown safely, see
 // ShowValue) and what is accepted.
 Status CheckInstanceId(std::string_view id);

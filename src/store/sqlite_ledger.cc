@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "core/bounded_input.h"
 #include "core/host_root.h"
@@ -712,11 +713,14 @@ std::optional<DeviceState> ParseDeviceState(std::string_view name) {
 }
 
 std::string CurrentActor() {
-  std::string user;
-  if (const passwd* pw = getpwuid(geteuid())) {
-    user = pw->pw_name;
-  } else {
-    user = "uid" + std::to_string(geteuid());
+  // getpwuid_r, not getpwuid: a daemon writes events from many threads.
+  std::string user = "uid" + std::to_string(geteuid());
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(geteuid(), &pw, buf.data(), buf.size(), &found) == 0 &&
+      found != nullptr && found->pw_name != nullptr) {
+    user = found->pw_name;
   }
   return "user=" + user + " pid=" + std::to_string(getpid());
 }

@@ -5,8 +5,8 @@
 // without 0x: 4 digits for vendor/product/subsystem ids, 6 for the class,
 // 2 for the revision. A value the kernel did not give us (missing or
 // malformed sysfs file, empty name) is null, never "" or a guess.
-#ifndef PCIPASS_CLI_DEVICE_JSON_H_
-#define PCIPASS_CLI_DEVICE_JSON_H_
+#ifndef PCIPASS_SERVICE_DEVICE_JSON_H_
+#define PCIPASS_SERVICE_DEVICE_JSON_H_
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -15,7 +15,7 @@
 #include "core/device.h"
 #include "core/inventory.h"
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 // "8086" / null.
 nlohmann::json HexIdJson(const std::optional<uint16_t>& id);
@@ -37,6 +37,6 @@ nlohmann::json DeviceJson(const PciDevice& dev);
 // non_pci_members.
 nlohmann::json GroupJson(const IommuGroup& group, const Inventory& inv);
 
-}  // namespace pcipass::cli
+}  // namespace pcipass::service
 
-#endif  // PCIPASS_CLI_DEVICE_JSON_H_
+#endif  // PCIPASS_SERVICE_DEVICE_JSON_H_

@@ -1,21 +1,21 @@
 // What list, show and explain share: load the inventory and the selection
 // config for one command, assess devices, and render them as JSON rows with
 // the stable field names documented in docs/cli.md.
-#ifndef PCIPASS_CLI_SELECTION_VIEW_H_
-#define PCIPASS_CLI_SELECTION_VIEW_H_
+#ifndef PCIPASS_SERVICE_SELECTION_VIEW_H_
+#define PCIPASS_SERVICE_SELECTION_VIEW_H_
 
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include "cli/context.h"
-#include "cli/device_json.h"
 #include "core/inventory.h"
 #include "core/status.h"
 #include "select/assess.h"
 #include "select/config.h"
+#include "service/device_json.h"
+#include "service/reply.h"
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 struct SelectionView {
   HostRoot host;
@@ -27,28 +27,23 @@ struct SelectionView {
   Assessment AssessDevice(const PciDevice& dev) const;
 };
 
-// Loads the config named by --config / PCIPASS_CONFIG (if any) and
-// discovers the inventory under --root. A config that does not load or is
-// invalid is returned with config.errors set and NO inventory: callers
-// must check config.ok() and call ReportConfigErrors. Errors: discovery
-// fails.
-Result<SelectionView> LoadSelectionView(CommandContext& ctx);
-
-// Prints a config that failed to load: every error on |err|, and returns
-// exit status 1.
-int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx);
+// Loads the config env.config_path (if any) and discovers the inventory
+// under env.host. A config that does not load or is invalid is returned
+// with config.errors set and NO inventory: callers must check config.ok()
+// (and then Reply::FailConfig). Errors: discovery fails.
+Result<SelectionView> LoadSelectionView(const ServiceEnv& env);
 
 // The device at address |text|. Errors: InvalidArgument for a malformed
 // address, NotFound if the host has no such device.
 Result<const PciDevice*> FindDevice(const SelectionView& view,
                                     const std::string& text);
 
-// The list row of one device: DeviceJson (cli/device_json.h) plus
+// The list row of one device: DeviceJson (service/device_json.h) plus
 // allowed, spec, tags, assignable and reasons.
 nlohmann::json DeviceRowJson(const PciDevice& dev, const Assessment& a);
 nlohmann::json ReasonsJson(const std::vector<Reason>& reasons);
 nlohmann::json TagsJson(const TagMap& tags);
 
-}  // namespace pcipass::cli
+}  // namespace pcipass::service
 
-#endif  // PCIPASS_CLI_SELECTION_VIEW_H_
+#endif  // PCIPASS_SERVICE_SELECTION_VIEW_H_

@@ -1,10 +1,10 @@
-#include "cli/device_json.h"
+#include "service/device_json.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 using nlohmann::json;
 
@@ -108,4 +108,4 @@ json GroupJson(const IommuGroup& group, const Inventory& inv) {
           {"non_pci_members", group.non_pci_members}};
 }
 
-}  // namespace pcipass::cli
+}  // namespace pcipass::service

@@ -4,8 +4,8 @@
 // at all. A device that an instance holds in the claims ledger must not be
 // given back to the host or destroyed by a VF-count change behind the
 // ledger's back, so they ask the ledger first.
-#ifndef PCIPASS_CLI_LEDGER_GUARD_H_
-#define PCIPASS_CLI_LEDGER_GUARD_H_
+#ifndef PCIPASS_SERVICE_LEDGER_GUARD_H_
+#define PCIPASS_SERVICE_LEDGER_GUARD_H_
 
 #include <functional>
 #include <optional>
@@ -14,7 +14,7 @@
 #include "core/address.h"
 #include "core/status.h"
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 // Returns the instance holding a device, or nullopt when none does.
 using ClaimedByFn =
@@ -27,6 +27,6 @@ using ClaimedByFn =
 // prove that a device is free.
 Result<ClaimedByFn> LoadClaimedBy(const std::string& state_dir);
 
-}  // namespace pcipass::cli
+}  // namespace pcipass::service
 
-#endif  // PCIPASS_CLI_LEDGER_GUARD_H_
+#endif  // PCIPASS_SERVICE_LEDGER_GUARD_H_

@@ -1,4 +1,4 @@
-#include "cli/ledger_guard.h"
+#include "service/ledger_guard.h"
 
 #include <filesystem>
 #include <map>
@@ -9,7 +9,7 @@
 #include "claims/session.h"
 #include "store/ledger.h"
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 Result<ClaimedByFn> LoadClaimedBy(const std::string& state_dir) {
   std::filesystem::path path = claims::LedgerPath(state_dir);
@@ -36,4 +36,4 @@ Result<ClaimedByFn> LoadClaimedBy(const std::string& state_dir) {
       });
 }
 
-}  // namespace pcipass::cli
+}  // namespace pcipass::service

@@ -1,13 +1,9 @@
-#include "cli/selection_view.h"
+#include "service/selection_view.h"
 
-#include <ostream>
-
-#include "cli/device_json.h"
-#include "cli/output.h"
 #include "core/discovery.h"
-#include "core/values.h"
+#include "service/device_json.h"
 
-namespace pcipass::cli {
+namespace pcipass::service {
 
 namespace {
 
@@ -27,19 +23,19 @@ Assessment SelectionView::AssessDevice(const PciDevice& dev) const {
   return Assess(inventory, dev, config.config.device_specs, options);
 }
 
-Result<SelectionView> LoadSelectionView(CommandContext& ctx) {
-  SelectionView view{ctx.host(), {}, {}, false, {}};
+Result<SelectionView> LoadSelectionView(const ServiceEnv& env) {
+  SelectionView view{env.host, {}, {}, false, {}};
   view.vpd = SysfsVpdSerial(view.host);
-  std::string path = ctx.ConfigPath();
+  const std::string& path = env.config_path;
   if (!path.empty()) {
     view.have_config = true;
     view.config = LoadConfig(path, view.host);
     // An invalid config is returned as is; callers report every error with
-    // ReportConfigErrors (exit 1).
+    // Reply::FailConfig (exit 1).
     if (!view.config.ok()) return view;
   }
   DiscoveryOptions opts;
-  opts.pci_ids_path = ctx.options().pci_ids;
+  opts.pci_ids_path = env.pci_ids;
   Result<Inventory> inv = Discover(view.host, opts);
   if (!inv.ok()) return inv.status();
   view.inventory = std::move(*inv);
@@ -85,27 +81,4 @@ nlohmann::json DeviceRowJson(const PciDevice& dev, const Assessment& a) {
   return j;
 }
 
-int ReportConfigErrors(const ConfigLoad& load, CommandContext& ctx) {
-  std::vector<Status> errors = load.errors;
-  if (load.not_found) {
-    return ReportError(load.errors.front(), ctx.json(), ctx.out(), ctx.err());
-  }
-  if (ctx.json()) {
-    nlohmann::json j;
-    j["error"] = {{"code", "invalid_config"},
-                  {"message", "config " + load.config.path + " is invalid"}};
-    nlohmann::json list = nlohmann::json::array();
-    for (const Status& e : errors) list.push_back(e.message());
-    j["error"]["errors"] = list;
-    ctx.out() << j.dump(2) << "\n";
-  } else {
-    ctx.err() << "pcipass: config " << load.config.path << " is invalid:\n";
-    for (const Status& e : errors) {
-      ctx.err() << "  " << ClipLongNumbers(e.message()) << "\n";
-    }
-    ctx.err() << "Run 'pcipass config check' after fixing it.\n";
-  }
-  return kExitRefused;
-}
-
-}  // namespace pcipass::cli
+}  // namespace pcipass::service
