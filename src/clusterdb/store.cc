@@ -262,11 +262,23 @@ Result<std::vector<HostListing>> ClusterStore::ListHosts() {
 }
 
 Result<std::map<std::string, int64_t>> ClusterStore::HostGenerations() {
-  Result<PgResult> r =
-      conn_->Exec("host generations", "SELECT name, generation FROM hosts");
-  if (!r.ok()) return r.status();
+  Result<std::map<std::string, HostHead>> heads = HostHeads();
+  if (!heads.ok()) return heads.status();
   std::map<std::string, int64_t> out;
-  for (int i = 0; i < r->rows(); ++i) out[r->Text(i, 0)] = r->Int(i, 1);
+  for (const auto& [name, head] : *heads) out[name] = head.generation;
+  return out;
+}
+
+Result<std::map<std::string, HostHead>> ClusterStore::HostHeads() {
+  Result<PgResult> r = conn_->Exec(
+      "host generations",
+      "SELECT name, generation, extract(epoch FROM heartbeat_at)::bigint "
+      "FROM hosts");
+  if (!r.ok()) return r.status();
+  std::map<std::string, HostHead> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    out[r->Text(i, 0)] = {r->Int(i, 1), r->Int(i, 2)};
+  }
   return out;
 }
 
@@ -276,71 +288,118 @@ Result<HostState> ClusterStore::LoadHost(const std::string& name) {
 
 Result<HostState> ClusterStore::LoadHostIn(const std::string& name,
                                            bool lock) {
-  std::string sql =
-      "SELECT generation, extract(epoch FROM now() - heartbeat_at)::float8, "
-      "topology::text, group_outsiders::text, array_to_json(aggregates)::text, "
-      "array_to_json(traits)::text FROM hosts WHERE name = $1";
-  if (lock) sql += " FOR UPDATE";
-  Result<PgResult> h = conn_->Exec("load host " + name, sql, {name});
-  if (!h.ok()) return h.status();
-  if (h->rows() == 0) return Status::NotFound("no host " + name + " in the cluster");
-  HostState st;
-  st.name = name;
-  st.generation = h->Int(0, 0);
-  st.heartbeat_age_s = std::stod(h->Text(0, 1));
-  st.alive = st.heartbeat_age_s <= dead_after_s_;
-  st.fit.topology = TopologyFromJson(json::parse(h->Text(0, 2), nullptr, false));
-  st.fit.group_outsiders =
-      OutsidersFromJson(json::parse(h->Text(0, 3), nullptr, false));
-  st.aggregates = StringArray(h->Text(0, 4));
-  st.traits = StringArray(h->Text(0, 5));
+  Result<std::vector<HostState>> hosts = LoadHostsIn(name, lock);
+  if (!hosts.ok()) return hosts.status();
+  if (hosts->empty()) {
+    return Status::NotFound("no host " + name + " in the cluster");
+  }
+  return std::move(hosts->front());
+}
 
+Result<std::vector<HostState>> ClusterStore::LoadAllHosts() {
+  std::vector<HostState> out;
+  // One snapshot for every host: a refusal computed from it means no host
+  // could take the request at that moment.
+  Status s = conn_->Transaction([&]() -> Status {
+    Result<PgResult> iso = conn_->Exec(
+        "snapshot isolation",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!iso.ok()) return iso.status();
+    Result<std::vector<HostState>> all = LoadHostsIn(std::nullopt, false);
+    if (!all.ok()) return all.status();
+    out = std::move(*all);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<HostState>> ClusterStore::LoadHostsIn(
+    const std::optional<std::string>& name, bool lock) {
+  std::string sql =
+      "SELECT name, generation, extract(epoch FROM now() - "
+      "heartbeat_at)::float8, topology::text, group_outsiders::text, "
+      "array_to_json(aggregates)::text, array_to_json(traits)::text, "
+      "extract(epoch FROM heartbeat_at)::bigint FROM hosts WHERE $1::text IS "
+      "NULL OR name = $1 ORDER BY name";
+  if (lock) sql += " FOR UPDATE";
+  std::string what = "load host " + name.value_or("(all)");
+  Result<PgResult> h = conn_->Exec(what, sql, {name});
+  if (!h.ok()) return h.status();
+  std::vector<HostState> out;
+  std::map<std::string, size_t> index;
+  for (int i = 0; i < h->rows(); ++i) {
+    HostState st;
+    st.name = h->Text(i, 0);
+    st.generation = h->Int(i, 1);
+    st.heartbeat_age_s = std::stod(h->Text(i, 2));
+    st.alive = st.heartbeat_age_s <= dead_after_s_;
+    st.fit.topology =
+        TopologyFromJson(json::parse(h->Text(i, 3), nullptr, false));
+    st.fit.group_outsiders =
+        OutsidersFromJson(json::parse(h->Text(i, 4), nullptr, false));
+    st.aggregates = StringArray(h->Text(i, 5));
+    st.traits = StringArray(h->Text(i, 6));
+    st.heartbeat_unix = h->Int(i, 7);
+    index[st.name] = out.size();
+    out.push_back(std::move(st));
+  }
+  if (out.empty()) return out;
   Result<PgResult> d = conn_->Exec(
-      "load devices of " + name,
-      "SELECT address, vendor_id, product_id, dev_type, parent_addr, "
-      "numa_node, iommu_group, driver, state, reason, tags::text FROM devices "
-      "WHERE host = $1",
+      what + ": devices",
+      "SELECT host, address, vendor_id, product_id, dev_type, parent_addr, "
+      "numa_node, iommu_group, driver, state, reason, tags::text FROM "
+      "devices WHERE $1::text IS NULL OR host = $1",
       {name});
   if (!d.ok()) return d.status();
   Result<PgResult> c = conn_->Exec(
-      "load claims of " + name,
-      "SELECT c.address, c.instance, c.placement_id, p.status FROM claims c "
-      "JOIN placements p ON p.id = c.placement_id WHERE c.host = $1",
+      what + ": claims",
+      "SELECT c.host, c.address, c.instance, c.placement_id, p.status FROM "
+      "claims c JOIN placements p ON p.id = c.placement_id WHERE $1::text IS "
+      "NULL OR c.host = $1",
       {name});
   if (!c.ok()) return c.status();
   struct Holder {
     std::string instance;
     bool confirmed;
   };
-  std::map<std::string, Holder> holders;
+  std::map<std::pair<std::string, std::string>, Holder> holders;
   for (int i = 0; i < c->rows(); ++i) {
-    holders[c->Text(i, 0)] = {c->Text(i, 1), c->Text(i, 3) == "confirmed"};
-    Result<PciAddress> a = PciAddress::Parse(c->Text(i, 0));
-    if (a.ok()) st.claim_placement[*a] = c->Text(i, 2);
+    holders[{c->Text(i, 0), c->Text(i, 1)}] = {c->Text(i, 2),
+                                               c->Text(i, 4) == "confirmed"};
+    auto at = index.find(c->Text(i, 0));
+    Result<PciAddress> a = PciAddress::Parse(c->Text(i, 1));
+    if (at != index.end() && a.ok()) {
+      out[at->second].claim_placement[*a] = c->Text(i, 3);
+    }
   }
-  std::vector<LedgerDevice> devices;
-  devices.reserve(d->rows());
+  std::vector<std::vector<LedgerDevice>> devices(out.size());
   for (int i = 0; i < d->rows(); ++i) {
+    auto at = index.find(d->Text(i, 0));
+    if (at == index.end()) continue;  // host inserted after our read
+    HostState& st = out[at->second];
     LedgerDevice dev;
-    Result<PciAddress> a = PciAddress::Parse(d->Text(i, 0));
+    Result<PciAddress> a = PciAddress::Parse(d->Text(i, 1));
     if (!a.ok()) {
-      return Status::DataLoss("host " + name + ": bad device address in the "
-                              "cluster database: " + a.status().message());
+      return Status::DataLoss("host " + st.name +
+                              ": bad device address in the cluster "
+                              "database: " +
+                              a.status().message());
     }
     dev.address = *a;
-    if (auto v = d->OptInt(i, 1)) dev.vendor_id = static_cast<uint16_t>(*v);
-    if (auto v = d->OptInt(i, 2)) dev.product_id = static_cast<uint16_t>(*v);
-    dev.dev_type = ParseDeviceType(d->Text(i, 3)).value_or(DeviceType::kPci);
-    if (auto p = d->OptText(i, 4)) {
+    if (auto v = d->OptInt(i, 2)) dev.vendor_id = static_cast<uint16_t>(*v);
+    if (auto v = d->OptInt(i, 3)) dev.product_id = static_cast<uint16_t>(*v);
+    dev.dev_type = ParseDeviceType(d->Text(i, 4)).value_or(DeviceType::kPci);
+    if (auto p = d->OptText(i, 5)) {
       Result<PciAddress> pa = PciAddress::Parse(*p);
       if (pa.ok()) dev.parent_addr = *pa;
     }
-    if (auto v = d->OptInt(i, 5)) dev.numa_node = static_cast<int>(*v);
-    if (auto v = d->OptInt(i, 6)) dev.iommu_group = static_cast<int>(*v);
-    dev.driver = d->OptText(i, 7);
-    std::string state = d->Text(i, 8);
-    dev.reason = d->Text(i, 9);
-    auto held = holders.find(d->Text(i, 0));
+    if (auto v = d->OptInt(i, 6)) dev.numa_node = static_cast<int>(*v);
+    if (auto v = d->OptInt(i, 7)) dev.iommu_group = static_cast<int>(*v);
+    dev.driver = d->OptText(i, 8);
+    std::string state = d->Text(i, 9);
+    dev.reason = d->Text(i, 10);
+    auto held = holders.find({st.name, d->Text(i, 1)});
     if (held != holders.end()) {
       dev.owner = held->second.instance;
       if (state == "removed") {
@@ -357,12 +416,14 @@ Result<HostState> ClusterStore::LoadHostIn(const std::string& name,
       dev.state = DeviceState::kAvailable;
     }
     st.fit.tags[dev.address] =
-        TagsFromJson(json::parse(d->Text(i, 10), nullptr, false));
-    devices.push_back(std::move(dev));
+        TagsFromJson(json::parse(d->Text(i, 11), nullptr, false));
+    devices[at->second].push_back(std::move(dev));
   }
-  st.fit.table = claims::DeviceTable(std::move(devices));
-  (void)st.fit.table.TakeTransitions();
-  return st;
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].fit.table = claims::DeviceTable(std::move(devices[i]));
+    (void)out[i].fit.table.TakeTransitions();
+  }
+  return out;
 }
 
 Status ClusterStore::WritePools(const HostState& host) {
@@ -512,8 +573,14 @@ Result<PlaceOnHostOutcome> ClusterStore::PlaceOnHost(const std::string& host,
     if (!c.ok()) return c.status();
     HostState after = std::move(*st);
     after.fit.table = out.fit.after;
+    (void)after.fit.table.TakeTransitions();
+    for (const claims::Pick& pick : out.fit.picks) {
+      after.claim_placement[pick.address] = spec.id;
+    }
     PCIPASS_RETURN_IF_ERROR(WritePools(after));
     PCIPASS_RETURN_IF_ERROR(BumpGeneration(host));
+    after.generation += 1;
+    out.host_after = std::move(after);
     std::string addrs;
     for (const auto& d : out.placement.devices) {
       if (!addrs.empty()) addrs += ",";

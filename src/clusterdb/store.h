@@ -56,11 +56,17 @@ struct HostState {
   int64_t generation = 0;
   bool alive = false;
   double heartbeat_age_s = 0;
+  int64_t heartbeat_unix = 0;
   std::vector<std::string> aggregates;
   std::vector<std::string> traits;
   claims::FitHost fit;  // claimed devices carry their owner instance
   // address -> placement id holding it.
   std::map<PciAddress, std::string> claim_placement;
+};
+
+struct HostHead {
+  int64_t generation = 0;
+  int64_t heartbeat_unix = 0;
 };
 
 struct HostListing {
@@ -115,6 +121,9 @@ struct PlaceOnHostOutcome {
   std::string message;
   claims::FitResult fit;
   PlacementRecord placement;  // when placed
+  // The host after the placement (generation included), when placed: the
+  // caller's index can take it without reading it back.
+  HostState host_after;
 };
 
 struct AuditReport {
@@ -148,8 +157,13 @@ class ClusterStore {
   Result<std::vector<HostListing>> ListHosts();
   // Names and generations of every host (cheap; for index resync).
   Result<std::map<std::string, int64_t>> HostGenerations();
+  // Generation and last heartbeat (unix seconds) of every host.
+  Result<std::map<std::string, HostHead>> HostHeads();
   // NotFound for an unknown host.
   Result<HostState> LoadHost(const std::string& name);
+  // Every host, read in one REPEATABLE READ snapshot (index start-up,
+  // periodic resync, and the check behind a refusal).
+  Result<std::vector<HostState>> LoadAllHosts();
 
   // The whole placement transaction on one host (see above). A failure of
   // the database is an error; a host that cannot take the request is
@@ -183,6 +197,9 @@ class ClusterStore {
   explicit ClusterStore(std::unique_ptr<PgConnection> conn)
       : conn_(std::move(conn)) {}
   Result<HostState> LoadHostIn(const std::string& name, bool lock);
+  // Every host (nullopt) or one, inside the caller's transaction.
+  Result<std::vector<HostState>> LoadHostsIn(
+      const std::optional<std::string>& name, bool lock);
   Status WritePools(const HostState& host);
   Status BumpGeneration(const std::string& host);
   // Deletes devices that vanished while claimed once nobody claims them.
