@@ -48,6 +48,122 @@ std::string StepFailure(const FitStep& step, int count) {
   return msg;
 }
 
+// Pool-key value |name| of |addr| (nullopt when absent).
+std::optional<std::string> KeyValue(const std::map<PciAddress, PoolKey>& keys,
+                                    const PciAddress& addr,
+                                    const std::string& name) {
+  const PoolKey& k = keys.at(addr);
+  auto it = k.find(name);
+  return it == k.end() ? std::nullopt : it->second;
+}
+
+// The device steps (spec .. group) of |req| over |table|, starting from
+// every device. Each step is appended to out->steps; at the first step
+// that leaves fewer than |count| devices, out->failed_step and message say
+// why and it returns false. |cands| ends as the survivors.
+bool RunDeviceSteps(const FitHost& host, const DeviceTable& table,
+                    const std::map<PciAddress, PoolKey>& keys,
+                    const PciRequest& req, const std::string& instance,
+                    size_t count, std::vector<const LedgerDevice*>& cands,
+                    RequestOutcome* out) {
+  cands.clear();
+  cands.reserve(table.devices().size());
+  for (const auto& [a, d] : table.devices()) cands.push_back(&d);
+
+  bool want_pf = false, want_rm = false;
+  int lm_true = 0, lm_false = 0;
+  for (const RequestSpec& s : req.specs) {
+    auto dt = s.find("dev_type");
+    if (dt != s.end() && dt->second &&
+        Lower(*dt->second) ==
+            Lower(std::string(DeviceTypeName(DeviceType::kPf)))) {
+      want_pf = true;
+    }
+    auto rm = s.find("remote_managed");
+    if (rm != s.end() && Truthy(rm->second)) want_rm = true;
+    auto lm = s.find("live_migratable");
+    if (lm != s.end() && lm->second) {
+      (Truthy(lm->second) ? lm_true : lm_false)++;
+    }
+  }
+  const size_t nspecs = req.specs.size();
+
+  std::vector<
+      std::pair<std::string, std::function<std::string(const LedgerDevice&)>>>
+      filters = {
+          {"spec",
+           [&](const LedgerDevice& d) -> std::string {
+             if (AnySpecMatches(req.specs, keys.at(d.address))) return "";
+             return "matches no spec of alias '" + req.alias_name + "'";
+           }},
+          {"unrequested_pf",
+           [&](const LedgerDevice& d) -> std::string {
+             if (want_pf || d.dev_type != DeviceType::kPf) return "";
+             return "is a PF and no spec asks for dev_type type-PF";
+           }},
+          {"remote_managed",
+           [&](const LedgerDevice& d) -> std::string {
+             if (want_rm ||
+                 !Truthy(KeyValue(keys, d.address, "remote_managed"))) {
+               return "";
+             }
+             return "is remote_managed and the request does not ask for it";
+           }},
+          {"live_migratable",
+           [&](const LedgerDevice& d) -> std::string {
+             const PoolKey& k = keys.at(d.address);
+             auto it = k.find("live_migratable");
+             bool tagged_true = it != k.end() && Truthy(it->second);
+             if (nspecs > 0 && lm_true == static_cast<int>(nspecs) &&
+                 !tagged_true) {
+               return "is not tagged live_migratable=true";
+             }
+             if (nspecs > 0 && lm_false == static_cast<int>(nspecs) &&
+                 tagged_true) {
+               return "is tagged live_migratable=true";
+             }
+             return "";
+           }},
+          {"in_use",
+           [&](const LedgerDevice& d) -> std::string {
+             std::string step;
+             Status s = table.CheckTakeable(d.address, instance, &step);
+             return step == "in_use" ? s.message() : "";
+           }},
+          {"dependency",
+           [&](const LedgerDevice& d) -> std::string {
+             std::string step;
+             Status s = table.CheckTakeable(d.address, instance, &step);
+             return step == "dependency" ? s.message() : "";
+           }},
+          {"group",
+           [&](const LedgerDevice& d) -> std::string {
+             std::string step;
+             Status s = table.CheckTakeable(d.address, instance, &step);
+             if (step == "group") return s.message();
+             if (d.iommu_group) {
+               auto it = host.group_outsiders.find(*d.iommu_group);
+               if (it != host.group_outsiders.end() && !it->second.empty()) {
+                 return "IOMMU group " + std::to_string(*d.iommu_group) +
+                        " also holds " + it->second.front() +
+                        ", which the device_spec rules do not allow";
+               }
+             }
+             return "";
+           }},
+      };
+
+  for (auto& [name, why] : filters) {
+    out->steps.push_back(Filter(name, cands, why));
+    if (out->steps.back().after < count) {
+      out->failed_step = name;
+      out->message = StepFailure(out->steps.back(), static_cast<int>(count));
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view PlacementName(Placement p) {
@@ -86,103 +202,8 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     out.numa_policy = req.numa_policy;
 
     std::vector<const LedgerDevice*> cands;
-    for (const auto& [a, d] : table.devices()) cands.push_back(&d);
-
-    bool want_pf = false, want_rm = false;
-    int lm_true = 0, lm_false = 0;
-    for (const RequestSpec& s : req.specs) {
-      auto dt = s.find("dev_type");
-      if (dt != s.end() && dt->second &&
-          Lower(*dt->second) ==
-              Lower(std::string(DeviceTypeName(DeviceType::kPf)))) {
-        want_pf = true;
-      }
-      auto rm = s.find("remote_managed");
-      if (rm != s.end() && Truthy(rm->second)) want_rm = true;
-      auto lm = s.find("live_migratable");
-      if (lm != s.end() && lm->second) {
-        (Truthy(lm->second) ? lm_true : lm_false)++;
-      }
-    }
-    const size_t nspecs = req.specs.size();
-
-    std::vector<
-        std::pair<std::string, std::function<std::string(const LedgerDevice&)>>>
-        filters = {
-            {"spec",
-             [&](const LedgerDevice& d) -> std::string {
-               if (AnySpecMatches(req.specs, keys[d.address])) return "";
-               return "matches no spec of alias '" + req.alias_name + "'";
-             }},
-            {"unrequested_pf",
-             [&](const LedgerDevice& d) -> std::string {
-               if (want_pf || d.dev_type != DeviceType::kPf) return "";
-               return "is a PF and no spec asks for dev_type type-PF";
-             }},
-            {"remote_managed",
-             [&](const LedgerDevice& d) -> std::string {
-               if (want_rm || !Truthy(keys[d.address]["remote_managed"])) {
-                 return "";
-               }
-               return "is remote_managed and the request does not ask for it";
-             }},
-            {"live_migratable",
-             [&](const LedgerDevice& d) -> std::string {
-               const auto& k = keys[d.address];
-               auto it = k.find("live_migratable");
-               bool tagged_true = it != k.end() && Truthy(it->second);
-               if (nspecs > 0 && lm_true == static_cast<int>(nspecs) &&
-                   !tagged_true) {
-                 return "is not tagged live_migratable=true";
-               }
-               if (nspecs > 0 && lm_false == static_cast<int>(nspecs) &&
-                   tagged_true) {
-                 return "is tagged live_migratable=true";
-               }
-               return "";
-             }},
-            {"in_use",
-             [&](const LedgerDevice& d) -> std::string {
-               std::string step;
-               Status s =
-                   table.CheckTakeable(d.address, options.instance, &step);
-               return step == "in_use" ? s.message() : "";
-             }},
-            {"dependency",
-             [&](const LedgerDevice& d) -> std::string {
-               std::string step;
-               Status s =
-                   table.CheckTakeable(d.address, options.instance, &step);
-               return step == "dependency" ? s.message() : "";
-             }},
-            {"group",
-             [&](const LedgerDevice& d) -> std::string {
-               std::string step;
-               Status s =
-                   table.CheckTakeable(d.address, options.instance, &step);
-               if (step == "group") return s.message();
-               if (d.iommu_group) {
-                 auto it = host.group_outsiders.find(*d.iommu_group);
-                 if (it != host.group_outsiders.end() && !it->second.empty()) {
-                   return "IOMMU group " + std::to_string(*d.iommu_group) +
-                          " also holds " + it->second.front() +
-                          ", which the device_spec rules do not allow";
-                 }
-               }
-               return "";
-             }},
-        };
-
-    bool failed = false;
-    for (auto& [name, why] : filters) {
-      out.steps.push_back(Filter(name, cands, why));
-      if (out.steps.back().after < static_cast<size_t>(req.count)) {
-        out.failed_step = name;
-        out.message = StepFailure(out.steps.back(), req.count);
-        failed = true;
-        break;
-      }
-    }
+    bool failed = !RunDeviceSteps(host, table, keys, req, options.instance,
+                                  static_cast<size_t>(req.count), cands, &out);
 
     std::vector<NumaRank> rank;
     if (!failed) {
@@ -300,6 +321,24 @@ FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
     result.after = host.table;
   }
   return result;
+}
+
+std::vector<std::vector<const LedgerDevice*>> EligibleDevices(
+    const FitHost& host, const std::vector<PciRequest>& requests,
+    const std::string& instance) {
+  static const TagMap kNoTags;
+  std::map<PciAddress, PoolKey> keys;
+  for (const auto& [a, d] : host.table.devices()) {
+    auto t = host.tags.find(a);
+    keys.emplace(a, MakePoolKey(d, t == host.tags.end() ? kNoTags : t->second));
+  }
+  std::vector<std::vector<const LedgerDevice*>> out(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    RequestOutcome ignored;
+    RunDeviceSteps(host, host.table, keys, requests[i], instance, 0, out[i],
+                   &ignored);
+  }
+  return out;
 }
 
 }  // namespace pcipass::claims

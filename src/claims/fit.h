@@ -109,6 +109,14 @@ struct FitResult {
 FitResult Fit(const FitHost& host, const std::vector<PciRequest>& requests,
               const FitOptions& options);
 
+// For each of |requests| on its own (no consumption between them): the
+// devices of host.table that survive Fit's device steps (spec ..
+// group) for |instance|, i.e. the candidates Fit would hand to its NUMA
+// step. Pointers into host.table. The cluster summary counts these.
+std::vector<std::vector<const LedgerDevice*>> EligibleDevices(
+    const FitHost& host, const std::vector<PciRequest>& requests,
+    const std::string& instance);
+
 }  // namespace pcipass::claims
 
 #endif  // PCIPASS_CLAIMS_FIT_H_
