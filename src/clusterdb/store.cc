@@ -599,6 +599,19 @@ Result<PlaceOnHostOutcome> ClusterStore::PlaceOnHost(const std::string& host,
   return out;
 }
 
+Result<std::vector<std::string>> ClusterStore::HostsOfInstances(
+    const std::vector<std::string>& instances) {
+  Result<PgResult> r = conn_->Exec(
+      "hosts of instances",
+      "SELECT DISTINCT host FROM placements WHERE instance = ANY(ARRAY("
+      "SELECT jsonb_array_elements_text($1::jsonb))) ORDER BY host",
+      {JsonArray(instances)});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < r->rows(); ++i) out.push_back(r->Text(i, 0));
+  return out;
+}
+
 Result<PlacementRecord> ClusterStore::GetPlacement(const std::string& id) {
   Result<PgResult> r = conn_->Exec(
       "get placement " + id,

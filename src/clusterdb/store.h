@@ -172,6 +172,10 @@ class ClusterStore {
   Result<PlaceOnHostOutcome> PlaceOnHost(const std::string& host,
                                          const PlaceSpec& spec);
 
+  // Hosts where any of |instances| has a placement (anti-affinity).
+  Result<std::vector<std::string>> HostsOfInstances(
+      const std::vector<std::string>& instances);
+
   // NotFound when no such placement.
   Result<PlacementRecord> GetPlacement(const std::string& id);
   Result<std::vector<PlacementRecord>> ListPlacements(
