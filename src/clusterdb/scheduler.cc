@@ -422,13 +422,21 @@ struct Scheduler::Impl {
       }
       Result<PlaceOnHostOutcome> out = store.PlaceOnHost(host, spec);
       if (!out.ok()) {
-        if (out.status().code() == StatusCode::kConflict &&
-            out.status().message().find("placements_pkey") !=
-                std::string::npos) {
+        if (out.status().code() != StatusCode::kConflict) return out.status();
+        if (out.status().message().find("placements_pkey") !=
+            std::string::npos) {
+          // The same id committed meanwhile (a retry racing its original).
           Result<PlacementRecord> again = store.GetPlacement(p.spec.id);
-          if (again.ok()) return std::optional<ApiReply>(PlacedReply(*again, true));
+          if (again.ok()) {
+            return std::optional<ApiReply>(PlacedReply(*again, true));
+          }
+          return again.status();
         }
-        return out.status();
+        // The database refused a claim the fit allowed (the trigger or
+        // the key): our view was wrong; read the host again, go on.
+        tried.push_back(host + ": " + out.status().message());
+        PCIPASS_RETURN_IF_ERROR(Reload(store, host));
+        return std::optional<ApiReply>();
       }
       if (out->placed) {
         Upsert(out->host_after);
@@ -438,6 +446,16 @@ struct Scheduler::Impl {
       PCIPASS_RETURN_IF_ERROR(Reload(store, host));  // it was stale
       return std::optional<ApiReply>();
     };
+    if (index.size() == 0) PCIPASS_RETURN_IF_ERROR(ResyncAll(store));
+    if (index.size() == 0) {
+      return ApiReply{409,
+                      {{"error",
+                        {{"code", "no_valid_host"},
+                         {"message",
+                          "the cluster has no hosts: start pcipass cluster "
+                          "agent on the compute hosts"},
+                         {"hosts_total", 0}}}}};
+    }
     Result<cluster::PlacementResult> first =
         index.Place(p.index_request, NowUnix());
     if (!first.ok()) return ErrorReply(first.status());
