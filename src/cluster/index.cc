@@ -592,20 +592,9 @@ struct ClusterIndex::Impl {
       out.candidates.push_back({f.row->summary.host, f.row->summary.generation,
                                 f.score, std::move(f.cells)});
     }
-    if (out.candidates.empty()) {
-      // Full breakdown: every host, first failing filter.
-      std::fill(std::begin(rejected), std::end(rejected), 0);
-      out.hosts_examined = 0;
-      for (uint32_t slot = 0; slot < rows.size(); ++slot) {
-        if (!rows[slot].used) continue;
-        ++out.hosts_examined;
-        FilterId f = Check(rows[slot], slot, r, now, &cells, nullptr, nullptr);
-        if (f != kPass) ++rejected[f];
-      }
-    } else {
-      // Hosts outside the driver's buckets lack capacity for it.
-      out.rejected["capacity"] += live_rows - best_hosts;
-    }
+    // Hosts outside the driver's buckets lack capacity for it (never
+    // examined: that is what keeps a refusal cheap).
+    out.rejected["capacity"] += live_rows - best_hosts;
     for (int f = 0; f < kFilterCount; ++f) {
       if (rejected[f]) out.rejected[kFilterNames[f]] += rejected[f];
     }
@@ -758,21 +747,33 @@ claims::FitResult FitOnHost(const claims::FitHost& fit,
                             const std::string& instance,
                             const std::vector<std::vector<int>>& cell_choices,
                             std::vector<int>* used_cells) {
-  claims::FitResult last;
+  // Fit takes devices greedily; spreading VFs over PFs can use up the PF a
+  // later request needs, so a spread that fails is retried packed (the
+  // weigher is about hosts; inside a host a fit beats a refusal).
+  std::vector<claims::Placement> placements = {claims::Placement::kPack};
+  if (request.weigher == Weigher::kSpread) {
+    placements.insert(placements.begin(), claims::Placement::kSpread);
+  }
+  claims::FitResult first_failure;
+  bool failed_once = false;
   for (const std::vector<int>& cells : cell_choices) {
-    claims::FitOptions opts;
-    opts.instance = instance;
-    opts.numa_cells = cells;
-    opts.placement = request.weigher == Weigher::kPack
-                         ? claims::Placement::kPack
-                         : claims::Placement::kSpread;
-    last = claims::Fit(fit, request.requests, opts);
-    if (last.ok) {
-      if (used_cells) *used_cells = cells;
-      return last;
+    for (claims::Placement placement : placements) {
+      claims::FitOptions opts;
+      opts.instance = instance;
+      opts.numa_cells = cells;
+      opts.placement = placement;
+      claims::FitResult r = claims::Fit(fit, request.requests, opts);
+      if (r.ok) {
+        if (used_cells) *used_cells = cells;
+        return r;
+      }
+      if (!failed_once) {
+        first_failure = std::move(r);
+        failed_once = true;
+      }
     }
   }
-  return last;
+  return first_failure;
 }
 
 std::string FitFailure(const claims::FitResult& fit) {

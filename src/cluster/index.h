@@ -111,9 +111,12 @@ struct PlacementResult {
   std::vector<Candidate> candidates;  // best first
   size_t hosts_total = 0;             // hosts in the index
   size_t hosts_examined = 0;          // hosts whose filters ran
-  // Filter name -> hosts it rejected among the examined ones. When no
-  // candidate is found every host is examined, so this is the full
-  // breakdown of why the request cannot be placed.
+  // Filter name -> hosts it rejected: the first failing filter of each
+  // examined host, plus under "capacity" every host that was not examined
+  // because it has too few devices of the driving alias (the requested
+  // alias with the fewest hosts that have enough). When no candidate is
+  // found every host with enough of the driving alias is examined, so the
+  // counts add up to hosts_total: why the request cannot be placed.
   std::map<std::string, size_t> rejected;
 };
 
