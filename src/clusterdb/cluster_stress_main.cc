@@ -128,7 +128,7 @@ class Cluster {
     if (RunScript({o_.pg_script, "start", pg_dir_}) != 0) return false;
     conninfo_ = "host=" + pg_dir_ + " port=54329 user=postgres dbname=postgres";
     config_ = o_.work + "/pcipass.conf";
-    std::ofstream(config_) << testing::kClusterConfig << "[cluster]\n"
+    std::ofstream(config_) << pcipass::clusterdb::testing::kClusterConfig << "[cluster]\n"
                            << "db = " << conninfo_ << "\n"
                            << "heartbeat_interval = 1\n"
                            << "dead_after = 30\n"
@@ -167,7 +167,7 @@ class Cluster {
     fs::remove_all(root);
     fs::create_directories(root);
     pcipass::testing::FixtureTree tree{fs::path(root)};
-    pcipass::testing::GenerateHost(tree, testing::SmallShape(gpus, pfs, vfs));
+    pcipass::testing::GenerateHost(tree, pcipass::clusterdb::testing::SmallShape(gpus, pfs, vfs));
     if (gpus > 0) gpu_capacity_ += gpus;
     roots_[name] = root;
     StartAgent(name);
