@@ -132,7 +132,8 @@ RunFn SetupClusterCommand(CLI::App& sub) {
   auto chosen = std::make_shared<std::function<int(CommandContext&)>>();
 
   CLI::App* hosts = sub.add_subcommand(
-      "hosts", "every host: alive or dead (missed heartbeats), devices, claims");
+      "hosts",
+      "every host: alive or dead (missed heartbeats), devices, claims");
   hosts->add_option("--dead-after", o->dead_after,
                     "seconds without heartbeat = dead (default [cluster] "
                     "dead_after, 30)");
@@ -149,14 +150,17 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       if (!list.ok()) return fail(list.status());
       if (ctx.json()) {
         json arr = json::array();
-        for (const auto& h : *list) arr.push_back(clusterdb::HostListingJson(h));
-        ctx.out() << json{{"hosts", arr}, {"dead_after_s", s->dead_after_s}}.dump(2)
-                  << "\n";
+        for (const auto& h : *list)
+          arr.push_back(clusterdb::HostListingJson(h));
+        ctx.out()
+            << json{{"hosts", arr}, {"dead_after_s", s->dead_after_s}}.dump(2)
+            << "\n";
         return kExitOk;
       }
       ctx.out() << std::left << std::setw(20) << "HOST" << std::setw(7)
                 << "STATE" << std::setw(11) << "HEARTBEAT" << std::setw(9)
-                << "DEVICES" << std::setw(9) << "CLAIMED" << "PLACEMENTS\n";
+                << "DEVICES" << std::setw(9) << "CLAIMED"
+                << "PLACEMENTS\n";
       for (const auto& h : *list) {
         ctx.out() << std::left << std::setw(20) << h.name << std::setw(7)
                   << (h.alive ? "alive" : "DEAD") << std::setw(11)
@@ -196,7 +200,8 @@ RunFn SetupClusterCommand(CLI::App& sub) {
         ctx.out() << p.id << " " << p.host << " " << p.instance << " "
                   << p.status << ":";
         for (const auto& d : p.devices) {
-          ctx.out() << " " << d.address.ToString() << "(" << d.alias_name << ")";
+          ctx.out() << " " << d.address.ToString() << "(" << d.alias_name
+                    << ")";
         }
         ctx.out() << "\n";
       }
@@ -233,8 +238,9 @@ RunFn SetupClusterCommand(CLI::App& sub) {
   };
   auto po = std::make_shared<PlaceOpts>();
   CLI::App* place = sub.add_subcommand(
-      "place", "ask the scheduler for a host and devices (reserved until the "
-               "agent confirms)");
+      "place",
+      "ask the scheduler for a host and devices (reserved until the "
+      "agent confirms)");
   place->add_option("REQUEST", po->request, "alias request, e.g. gpu:2,nic:1")
       ->required();
   place->add_option("--instance", po->instance, "the VM that will own them")
@@ -276,7 +282,8 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       json body = {{"request", po->request}, {"instance", po->instance}};
       if (!po->id.empty()) body["id"] = po->id;
       if (!po->numa_policy.empty()) body["numa_policy"] = po->numa_policy;
-      if (!po->numa_cells.empty()) body["numa_cells"] = list(po->numa_cells, true);
+      if (!po->numa_cells.empty())
+        body["numa_cells"] = list(po->numa_cells, true);
       if (!po->aggregate.empty()) body["aggregate"] = po->aggregate;
       if (!po->traits.empty()) body["traits"] = list(po->traits, false);
       if (!po->anti.empty()) body["anti_affinity"] = list(po->anti, false);
@@ -304,11 +311,10 @@ RunFn SetupClusterCommand(CLI::App& sub) {
         };
         auto s = Settings(ctx, *o);
         if (!s.ok()) return fail(s.status());
-        auto r = v == "release"
-                     ? Call(SchedulerUrl(*s, *o), "DELETE",
-                            "/v1/placements/" + *pid)
-                     : Call(SchedulerUrl(*s, *o), "POST",
-                            "/v1/placements/" + *pid + "/confirm");
+        auto r = v == "release" ? Call(SchedulerUrl(*s, *o), "DELETE",
+                                       "/v1/placements/" + *pid)
+                                : Call(SchedulerUrl(*s, *o), "POST",
+                                       "/v1/placements/" + *pid + "/confirm");
         if (!r.ok()) return fail(r.status());
         if (r->first == 204) {
           ctx.out() << json{{"released", *pid}}.dump() << "\n";
@@ -332,9 +338,10 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       };
       auto s = Settings(ctx, *o);
       if (!s.ok()) return fail(s.status());
-      auto r = Call(SchedulerUrl(*s, *o), "GET",
-                    "/v1/explain?host=" + httplib::detail::encode_query_param(ex->first) +
-                        "&request=" + httplib::detail::encode_query_param(ex->second));
+      auto r = Call(
+          SchedulerUrl(*s, *o), "GET",
+          "/v1/explain?host=" + httplib::detail::encode_query_param(ex->first) +
+              "&request=" + httplib::detail::encode_query_param(ex->second));
       if (!r.ok()) return fail(r.status());
       return PrintReply(ctx, *r);
     };
@@ -347,10 +354,12 @@ RunFn SetupClusterCommand(CLI::App& sub) {
   };
   auto ao = std::make_shared<AgentOpts>();
   CLI::App* agent = sub.add_subcommand(
-      "agent", "run this host's cluster agent (register, inventory, heartbeat, "
-               "confirm placements)");
-  agent->add_option("--host", o->host, "host name (default [cluster] host, "
-                                       "else the hostname)");
+      "agent",
+      "run this host's cluster agent (register, inventory, heartbeat, "
+      "confirm placements)");
+  agent->add_option("--host", o->host,
+                    "host name (default [cluster] host, "
+                    "else the hostname)");
   agent->add_flag("--once", ao->once, "one round, print what it did, exit");
   agent->add_flag("--no-detach", ao->no_detach,
                   "confirm without handing devices to vfio-pci (libvirt "
@@ -376,8 +385,8 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       }
       if (!s->aggregate.empty()) a.aggregates = {s->aggregate};
       a.traits = s->traits;
-      a.heartbeat_ms = 1000 * (ao->heartbeat > 0 ? ao->heartbeat
-                                                 : s->heartbeat_interval_s);
+      a.heartbeat_ms =
+          1000 * (ao->heartbeat > 0 ? ao->heartbeat : s->heartbeat_interval_s);
       a.rescan_ms = std::max(a.heartbeat_ms * 5, 5000);
       claims::SessionOptions so = ClaimsSessionOptions(ctx, false);
       a.snapshot = [so]() -> Result<claims::HostSnapshot> {

@@ -88,14 +88,15 @@ Result<AgentTick> Agent::CompletePlacements(AgentTick tick) {
       std::vector<PciAddress> detach;
       for (const auto& d : p.devices) {
         auto t = last_snapshot_.tags.find(d.address);
-        bool managed = t != last_snapshot_.tags.end() &&
-                       claims::Truthy(t->second.count("managed")
-                                          ? t->second.at("managed")
-                                          : std::nullopt);
+        bool managed =
+            t != last_snapshot_.tags.end() &&
+            claims::Truthy(t->second.count("managed") ? t->second.at("managed")
+                                                      : std::nullopt);
         if (!managed) detach.push_back(d.address);
       }
       std::vector<std::string> notes;
-      Status h = detach.empty() ? Status::Ok() : options_.handoff(detach, &notes);
+      Status h =
+          detach.empty() ? Status::Ok() : options_.handoff(detach, &notes);
       if (!h.ok()) {
         // The hand-off rolled itself back: give the devices back at once.
         Status r = store_->Release(p.id);

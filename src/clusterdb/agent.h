@@ -28,8 +28,8 @@ struct AgentOptions {
   std::string host_name;
   std::vector<std::string> aggregates;
   std::vector<std::string> traits;
-  int heartbeat_ms = 2000;   // heartbeat period
-  int rescan_ms = 10000;     // inventory re-read period
+  int heartbeat_ms = 2000;  // heartbeat period
+  int rescan_ms = 10000;    // inventory re-read period
   // Reads the host now (discovery + rules). Required.
   std::function<Result<claims::HostSnapshot>()> snapshot;
   // Hands devices to vfio-pci; null: confirm without a hand-off (every

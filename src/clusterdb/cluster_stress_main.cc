@@ -23,6 +23,7 @@
 // killed, database restarting) they retry with the same id on either
 // scheduler, which returns the existing placement instead of a second.
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,8 +41,6 @@
 #include <set>
 #include <thread>
 #include <vector>
-
-#include <httplib.h>
 
 #include "clusterdb/store.h"
 #include "clusterdb/test_cluster_hosts.h"
@@ -89,7 +88,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
       dup2(fd, 2);
     }
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
@@ -128,7 +128,8 @@ class Cluster {
     if (RunScript({o_.pg_script, "start", pg_dir_}) != 0) return false;
     conninfo_ = "host=" + pg_dir_ + " port=54329 user=postgres dbname=postgres";
     config_ = o_.work + "/pcipass.conf";
-    std::ofstream(config_) << pcipass::clusterdb::testing::kClusterConfig << "[cluster]\n"
+    std::ofstream(config_) << pcipass::clusterdb::testing::kClusterConfig
+                           << "[cluster]\n"
                            << "db = " << conninfo_ << "\n"
                            << "heartbeat_interval = 1\n"
                            << "dead_after = 30\n"
@@ -167,7 +168,8 @@ class Cluster {
     fs::remove_all(root);
     fs::create_directories(root);
     pcipass::testing::FixtureTree tree{fs::path(root)};
-    pcipass::testing::GenerateHost(tree, pcipass::clusterdb::testing::SmallShape(gpus, pfs, vfs));
+    pcipass::testing::GenerateHost(
+        tree, pcipass::clusterdb::testing::SmallShape(gpus, pfs, vfs));
     if (gpus > 0) gpu_capacity_ += gpus;
     roots_[name] = root;
     StartAgent(name);
@@ -183,11 +185,10 @@ class Cluster {
   bool StartScheduler(int i) {
     std::string port_file = o_.work + "/sched" + std::to_string(i) + ".port";
     fs::remove(port_file);
-    sched_pid_[i] = Spawn(
-        {o_.scheduler, "--config", config_, "--listen", "127.0.0.1:0",
-         "--port-file", port_file, "--threads", "12", "--name",
-         "sched" + std::to_string(i)},
-        o_.work + "/sched" + std::to_string(i) + ".log");
+    sched_pid_[i] = Spawn({o_.scheduler, "--config", config_, "--listen",
+                           "127.0.0.1:0", "--port-file", port_file, "--threads",
+                           "12", "--name", "sched" + std::to_string(i)},
+                          o_.work + "/sched" + std::to_string(i) + ".log");
     for (int t = 0; t < 300; ++t) {
       std::ifstream f(port_file);
       int port = 0;
@@ -212,7 +213,9 @@ class Cluster {
     agents_[name] = 0;
   }
 
-  bool RestartPg() { return RunScript({o_.pg_script, "restart", pg_dir_}) == 0; }
+  bool RestartPg() {
+    return RunScript({o_.pg_script, "restart", pg_dir_}) == 0;
+  }
 
   void Shutdown() {
     for (int i = 0; i < 2; ++i) KillWait(sched_pid_[i], SIGTERM);
@@ -254,8 +257,8 @@ struct Stats {
 // One REST call with retries across both schedulers until a definitive
 // answer (not a transport error, not 503). |status| gets the final code.
 json Call(const Cluster& c, std::mt19937& rng, const std::string& method,
-          const std::string& path, const json& body, int* status,
-          Stats& stats, int* attempts) {
+          const std::string& path, const json& body, int* status, Stats& stats,
+          int* attempts) {
   *attempts = 0;
   for (int tries = 0; tries < 400; ++tries) {
     int which = static_cast<int>(rng() % 2);
@@ -342,7 +345,8 @@ int main(int argc, char** argv) {
       };
       at(0.2);
       cluster.KillScheduler(0);
-      chaos_log.push_back("kill -9 scheduler 0 at op " + std::to_string(stats.ops.load()));
+      chaos_log.push_back("kill -9 scheduler 0 at op " +
+                          std::to_string(stats.ops.load()));
       Log(chaos_log.back());
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       cluster.StartScheduler(0);
@@ -353,13 +357,15 @@ int main(int argc, char** argv) {
       if (!cluster.RestartPg()) stats.Problem("PostgreSQL restart failed");
       at(0.6);
       cluster.KillAgent("gpu0");
-      chaos_log.push_back("kill -9 agent gpu0 at op " + std::to_string(stats.ops.load()));
+      chaos_log.push_back("kill -9 agent gpu0 at op " +
+                          std::to_string(stats.ops.load()));
       Log(chaos_log.back());
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       cluster.StartAgent("gpu0");
       at(0.8);
       cluster.KillScheduler(1);
-      chaos_log.push_back("kill -9 scheduler 1 at op " + std::to_string(stats.ops.load()));
+      chaos_log.push_back("kill -9 scheduler 1 at op " +
+                          std::to_string(stats.ops.load()));
       Log(chaos_log.back());
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       cluster.StartScheduler(1);
@@ -395,10 +401,10 @@ int main(int argc, char** argv) {
           request = kinds[rng() % 4];
         }
         if (place) {
-          std::string id = "c" + std::to_string(ci) + "-" + std::to_string(seq++);
-          json body = {{"id", id},
-                       {"instance", "vm-" + id},
-                       {"request", request}};
+          std::string id =
+              "c" + std::to_string(ci) + "-" + std::to_string(seq++);
+          json body = {
+              {"id", id}, {"instance", "vm-" + id}, {"request", request}};
           int status = 0, attempts = 0;
           json r = Call(cluster, rng, "POST", "/v1/placements", body, &status,
                         stats, &attempts);
@@ -469,8 +475,8 @@ int main(int argc, char** argv) {
         auto [it, fresh] = owner.emplace(h.host + "/" + a, id);
         if (!fresh) {
           ++doubled;
-          stats.Problem("device " + h.host + "/" + a + " held by " + it->second +
-                        " and " + id);
+          stats.Problem("device " + h.host + "/" + a + " held by " +
+                        it->second + " and " + id);
         }
       }
     }
@@ -488,14 +494,16 @@ int main(int argc, char** argv) {
       auto it = all.find(p.id);
       if (it == all.end()) {
         ++leaked;
-        stats.Problem("placement " + p.id + " in the database, held by no client");
+        stats.Problem("placement " + p.id +
+                      " in the database, held by no client");
         continue;
       }
       std::set<std::string> devs;
       for (const auto& d : p.devices) devs.insert(d.address.ToString());
       if (devs != it->second.devices || p.host != it->second.host) {
         ++mismatched;
-        stats.Problem("placement " + p.id + " devices differ from the client's");
+        stats.Problem("placement " + p.id +
+                      " devices differ from the client's");
       }
     }
     for (const auto& [id, h] : all) {
@@ -511,7 +519,8 @@ int main(int argc, char** argv) {
     int status = 0, attempts = 0;
     Call(cluster, rng, "DELETE", "/v1/placements/" + id, nullptr, &status,
          stats, &attempts);
-    if (status != 204) stats.Problem("final release " + id + ": " + std::to_string(status));
+    if (status != 204)
+      stats.Problem("final release " + id + ": " + std::to_string(status));
   }
   auto after = (*store)->Audit();
   if (!after.ok() || after->claims != 0 || after->placements != 0) {
@@ -524,9 +533,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i <= capacity; ++i) {
     std::string id = "fill-" + std::to_string(i);
     int status = 0, attempts = 0;
-    json r = Call(cluster, rng, "POST", "/v1/placements",
-                  json{{"id", id}, {"instance", "vm-" + id}, {"request", "gpu:1"}},
-                  &status, stats, &attempts);
+    json r =
+        Call(cluster, rng, "POST", "/v1/placements",
+             json{{"id", id}, {"instance", "vm-" + id}, {"request", "gpu:1"}},
+             &status, stats, &attempts);
     if (status == 201) {
       ++fill_ok;
       fill_ids.push_back(id);
@@ -536,13 +546,14 @@ int main(int argc, char** argv) {
   }
   if (fill_ok != capacity || fill_refused != 1) {
     stats.Problem("capacity fill: " + std::to_string(fill_ok) + " placed of " +
-                  std::to_string(capacity) + ", " + std::to_string(fill_refused) +
+                  std::to_string(capacity) + ", " +
+                  std::to_string(fill_refused) +
                   " refused (want all placed, then 1 refused)");
   }
   for (const std::string& id : fill_ids) {
     int status = 0, attempts = 0;
-    Call(cluster, rng, "DELETE", "/v1/placements/" + id, nullptr, &status, stats,
-         &attempts);
+    Call(cluster, rng, "DELETE", "/v1/placements/" + id, nullptr, &status,
+         stats, &attempts);
   }
   auto hosts = (*store)->ListHosts();
   int64_t devices_total = 0, claimed_left = 0;

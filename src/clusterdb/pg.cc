@@ -100,13 +100,15 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(
   }
   PGconn* conn = PQconnectdb(full.c_str());
   if (!conn || PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = conn ? TrimMessage(PQerrorMessage(conn)) : "out of memory";
+    std::string msg =
+        conn ? TrimMessage(PQerrorMessage(conn)) : "out of memory";
     if (conn) PQfinish(conn);
     return Status::Unavailable("cannot connect to PostgreSQL (" +
                                RedactConninfo(conninfo) + "): " + msg);
   }
   // Quiet NOTICEs (e.g. "relation already exists, skipping").
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(full, conn));
 }
 
@@ -120,8 +122,9 @@ Result<PgResult> PgConnection::Exec(std::string_view what,
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
-                               nullptr, values.data(), nullptr, nullptr, 0);
+  PGresult* res =
+      PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                   values.data(), nullptr, nullptr, 0);
   PgResult owned(res);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -165,7 +168,8 @@ Status PgConnection::Reset() {
                                RedactConninfo(conninfo_) +
                                "): " + TrimMessage(PQerrorMessage(conn_)));
   }
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   for (const std::string& ch : channels_) {
     Result<PgResult> r = Exec("LISTEN " + ch, "LISTEN " + QuoteIdent(ch));
     if (!r.ok()) return r.status();
@@ -185,9 +189,9 @@ Result<std::vector<PgNotice>> PgConnection::WaitNotices(int timeout_ms) {
   std::vector<PgNotice> out;
   auto drain = [&]() -> Status {
     if (PQconsumeInput(conn_) == 0) {
-      return Status::Unavailable("LISTEN connection: " +
-                                 TrimMessage(PQerrorMessage(conn_)) +
-                                 " [connection lost]");
+      return Status::Unavailable(
+          "LISTEN connection: " + TrimMessage(PQerrorMessage(conn_)) +
+          " [connection lost]");
     }
     while (PGnotify* n = PQnotifies(conn_)) {
       out.push_back({n->relname, n->extra ? n->extra : ""});
@@ -198,7 +202,9 @@ Result<std::vector<PgNotice>> PgConnection::WaitNotices(int timeout_ms) {
   PCIPASS_RETURN_IF_ERROR(drain());
   if (!out.empty()) return out;
   pollfd pfd{PQsocket(conn_), POLLIN, 0};
-  if (pfd.fd < 0) return Status::Unavailable("LISTEN connection: no socket [connection lost]");
+  if (pfd.fd < 0)
+    return Status::Unavailable(
+        "LISTEN connection: no socket [connection lost]");
   int rc = poll(&pfd, 1, timeout_ms);
   if (rc < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
   if (rc > 0) PCIPASS_RETURN_IF_ERROR(drain());

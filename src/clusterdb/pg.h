@@ -68,7 +68,8 @@ class PgConnection {
   // connect_timeout of 10 s unless the string sets one.
   // Errors: Unavailable "cannot connect to PostgreSQL (<conninfo without
   // password>): <libpq message>".
-  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo);
+  static Result<std::unique_ptr<PgConnection>> Open(
+      const std::string& conninfo);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;

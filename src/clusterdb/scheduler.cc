@@ -51,8 +51,7 @@ struct ParsedPlace {
   cluster::PlacementRequest index_request;
 };
 
-Result<std::vector<std::string>> StringList(const json& body,
-                                            const char* key) {
+Result<std::vector<std::string>> StringList(const json& body, const char* key) {
   std::vector<std::string> out;
   if (!body.contains(key)) return out;
   const json& v = body[key];
@@ -73,17 +72,17 @@ Result<std::vector<std::string>> StringList(const json& body,
 Result<ParsedPlace> ParsePlaceBody(const json& body,
                                    const SchedulerOptions& options) {
   static const std::set<std::string> kAccepted = {
-      "id",     "instance",    "request",         "aliases",
-      "numa_policy", "numa_cells", "numa",        "placement",
-      "traits", "forbidden_traits", "aggregate", "anti_affinity",
-      "ttl_s"};
+      "id",         "instance",      "request",   "aliases", "numa_policy",
+      "numa_cells", "numa",          "placement", "traits",  "forbidden_traits",
+      "aggregate",  "anti_affinity", "ttl_s"};
   if (!body.is_object()) {
     return Status::InvalidArgument("the body must be a JSON object");
   }
   for (const auto& [k, v] : body.items()) {
     if (!kAccepted.count(k)) {
       std::string list;
-      for (const std::string& a : kAccepted) list += (list.empty() ? "" : ", ") + a;
+      for (const std::string& a : kAccepted)
+        list += (list.empty() ? "" : ", ") + a;
       return Status::InvalidArgument("unknown field '" + k +
                                      "'; accepted: " + list);
     }
@@ -136,7 +135,8 @@ Result<ParsedPlace> ParsePlaceBody(const json& body,
           !item["count"].is_number_integer()) {
         return Status::InvalidArgument(
             "each entry of 'aliases' must be {\"name\": string, \"count\": "
-            "integer}, got " + item.dump());
+            "integer}, got " +
+            item.dump());
       }
       if (!text.empty()) text += ",";
       text += item["name"].get<std::string>() + ":" +
@@ -413,9 +413,9 @@ struct Scheduler::Impl {
     }
     std::vector<std::string> tried;
     // Tries |host|; a reply when placed (or the id turned out to exist).
-    auto attempt = [&](const std::string& host,
-                       const std::vector<int>& cells)
-        -> Result<std::optional<ApiReply>> {
+    auto attempt =
+        [&](const std::string& host,
+            const std::vector<int>& cells) -> Result<std::optional<ApiReply>> {
       PlaceSpec spec = p.spec;
       if (p.index_request.numa.mode != cluster::GuestNuma::Mode::kNone) {
         spec.fit.numa_cells = cells;
@@ -471,14 +471,15 @@ struct Scheduler::Impl {
           index.PlaceAndFit(p.index_request, NowUnix(), p.spec.instance);
       if (!fp.ok()) return ErrorReply(fp.status());
       if (!fp->ok) {
-        json err = {{"code", "no_valid_host"},
-                    {"message",
-                     "no host can take " + p.spec.request_json.value(
-                                               "request", std::string("it")) +
-                         " now (checked every host in one database snapshot)"},
-                    {"hosts_total", fp->placement.hosts_total},
-                    {"rejected", RejectedJson(fp->placement.rejected)},
-                    {"fit_rejected", fp->fit_rejected}};
+        json err = {
+            {"code", "no_valid_host"},
+            {"message",
+             "no host can take " +
+                 p.spec.request_json.value("request", std::string("it")) +
+                 " now (checked every host in one database snapshot)"},
+            {"hosts_total", fp->placement.hosts_total},
+            {"rejected", RejectedJson(fp->placement.rejected)},
+            {"fit_rejected", fp->fit_rejected}};
         return ApiReply{409, {{"error", err}}};
       }
       auto r = attempt(fp->host, fp->numa_cells);
@@ -627,8 +628,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Start(SchedulerOptions options) {
                                                  httplib::Response& res) {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) {
-      send(res, ErrorReply(Status::InvalidArgument(
-                    "the body is not valid JSON")));
+      send(res,
+           ErrorReply(Status::InvalidArgument("the body is not valid JSON")));
       return;
     }
     send(res, self->Place(body));
@@ -637,25 +638,25 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Start(SchedulerOptions options) {
                                                 httplib::Response& res) {
     send(res, self->ListPlacements(req.get_param_value("host")));
   });
-  im->server.Get(R"(/v1/placements/([^/]+))",
-                 [self, send](const httplib::Request& req,
-                              httplib::Response& res) {
-                   send(res, self->GetPlacement(req.matches[1]));
+  im->server.Get(
+      R"(/v1/placements/([^/]+))",
+      [self, send](const httplib::Request& req, httplib::Response& res) {
+        send(res, self->GetPlacement(req.matches[1]));
+      });
+  im->server.Post(
+      R"(/v1/placements/([^/]+)/confirm)",
+      [self, send](const httplib::Request& req, httplib::Response& res) {
+        send(res, self->Confirm(req.matches[1]));
+      });
+  im->server.Delete(
+      R"(/v1/placements/([^/]+))",
+      [self, send](const httplib::Request& req, httplib::Response& res) {
+        send(res, self->Release(req.matches[1]));
+      });
+  im->server.Get("/v1/hosts",
+                 [self, send](const httplib::Request&, httplib::Response& res) {
+                   send(res, self->Hosts());
                  });
-  im->server.Post(R"(/v1/placements/([^/]+)/confirm)",
-                  [self, send](const httplib::Request& req,
-                               httplib::Response& res) {
-                    send(res, self->Confirm(req.matches[1]));
-                  });
-  im->server.Delete(R"(/v1/placements/([^/]+))",
-                    [self, send](const httplib::Request& req,
-                                 httplib::Response& res) {
-                      send(res, self->Release(req.matches[1]));
-                    });
-  im->server.Get("/v1/hosts", [self, send](const httplib::Request&,
-                                           httplib::Response& res) {
-    send(res, self->Hosts());
-  });
   im->server.Get("/v1/explain", [self, send](const httplib::Request& req,
                                              httplib::Response& res) {
     json body = json::object();
@@ -691,13 +692,13 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Start(SchedulerOptions options) {
     }
     send(res, self->Explain(req.get_param_value("host"), body));
   });
-  im->server.Get("/v1/health", [im](const httplib::Request&,
-                                    httplib::Response& res) {
-    json j = {{"ok", true},
-              {"scheduler", im->options.name},
-              {"hosts_indexed", im->index.size()}};
-    res.set_content(j.dump(), "application/json");
-  });
+  im->server.Get("/v1/health",
+                 [im](const httplib::Request&, httplib::Response& res) {
+                   json j = {{"ok", true},
+                             {"scheduler", im->options.name},
+                             {"hosts_indexed", im->index.size()}};
+                   res.set_content(j.dump(), "application/json");
+                 });
   if (im->options.listen_port == 0) {
     im->port = im->server.bind_to_any_port(im->options.listen_host);
   } else {
@@ -707,10 +708,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Start(SchedulerOptions options) {
                    : -1;
   }
   if (im->port <= 0) {
-    return Status::Unavailable(
-        "pcipass-scheduler: cannot listen on " + im->options.listen_host +
-        ":" + std::to_string(im->options.listen_port) +
-        " (in use? set [cluster] listen or --listen)");
+    return Status::Unavailable("pcipass-scheduler: cannot listen on " +
+                               im->options.listen_host + ":" +
+                               std::to_string(im->options.listen_port) +
+                               " (in use? set [cluster] listen or --listen)");
   }
   im->http_thread = std::thread([im] { im->server.listen_after_bind(); });
   im->watch_thread = std::thread([im] { im->WatchLoop(); });
@@ -741,17 +742,17 @@ void Scheduler::Wait() {
 ApiReply Scheduler::Place(const json& body) {
   Result<ParsedPlace> parsed = ParsePlaceBody(body, impl_->options);
   if (!parsed.ok()) return ErrorReply(parsed.status());
-  return impl_->WithStore([&](ClusterStore& store) {
-    return impl_->PlaceOnce(store, *parsed);
-  });
+  return impl_->WithStore(
+      [&](ClusterStore& store) { return impl_->PlaceOnce(store, *parsed); });
 }
 
 ApiReply Scheduler::GetPlacement(const std::string& id) {
   return impl_->WithStore([&](ClusterStore& store) -> Result<ApiReply> {
     Result<PlacementRecord> p = store.GetPlacement(id);
-    if (!p.ok()) return p.status().code() == StatusCode::kUnavailable
-                            ? Result<ApiReply>(p.status())
-                            : Result<ApiReply>(ErrorReply(p.status()));
+    if (!p.ok())
+      return p.status().code() == StatusCode::kUnavailable
+                 ? Result<ApiReply>(p.status())
+                 : Result<ApiReply>(ErrorReply(p.status()));
     return ApiReply{200, PlacementJson(*p)};
   });
 }
@@ -770,9 +771,10 @@ ApiReply Scheduler::ListPlacements(const std::string& host) {
 ApiReply Scheduler::Confirm(const std::string& id) {
   return impl_->WithStore([&](ClusterStore& store) -> Result<ApiReply> {
     Result<PlacementRecord> p = store.Confirm(id);
-    if (!p.ok()) return p.status().code() == StatusCode::kUnavailable
-                            ? Result<ApiReply>(p.status())
-                            : Result<ApiReply>(ErrorReply(p.status()));
+    if (!p.ok())
+      return p.status().code() == StatusCode::kUnavailable
+                 ? Result<ApiReply>(p.status())
+                 : Result<ApiReply>(ErrorReply(p.status()));
     return ApiReply{200, PlacementJson(*p)};
   });
 }
@@ -792,7 +794,8 @@ ApiReply Scheduler::Hosts() {
     if (!hs.ok()) return hs.status();
     json arr = json::array();
     for (const HostListing& h : *hs) arr.push_back(HostListingJson(h));
-    return ApiReply{200, {{"hosts", arr}, {"dead_after_s", impl_->options.dead_after_s}}};
+    return ApiReply{
+        200, {{"hosts", arr}, {"dead_after_s", impl_->options.dead_after_s}}};
   });
 }
 

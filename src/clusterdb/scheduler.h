@@ -55,8 +55,8 @@ struct SchedulerOptions {
   claims::Placement placement = claims::Placement::kPack;  // default weigher
   int dead_after_s = 30;
   int reservation_ttl_s = 60;
-  int http_threads = 16;     // request threads = database connections
-  int candidates = 8;        // exact fits tried before the full pass
+  int http_threads = 16;  // request threads = database connections
+  int candidates = 8;     // exact fits tried before the full pass
   int sweep_interval_ms = 1000;
   int poll_interval_ms = 1000;
   int resync_interval_ms = 60000;

@@ -96,9 +96,10 @@ TEST_F(SchedulerTest, PlacesOverRestConfirmsThroughTheAgentAndReleases) {
   EXPECT_EQ(p["status"], "reserved");
   ASSERT_EQ(p["devices"].size(), 3u);
   // Same id again: the same placement, not a second one.
-  auto again = cli.Post("/v1/placements",
-                        R"({"id": "p1", "instance": "vm-1", "request": "gpu:3"})",
-                        "application/json");
+  auto again =
+      cli.Post("/v1/placements",
+               R"({"id": "p1", "instance": "vm-1", "request": "gpu:3"})",
+               "application/json");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
   EXPECT_EQ(json::parse(again->body)["devices"], p["devices"]);
@@ -111,8 +112,9 @@ TEST_F(SchedulerTest, PlacesOverRestConfirmsThroughTheAgentAndReleases) {
   EXPECT_EQ(json::parse(got->body)["status"], "confirmed");
   // 2 GPUs remain on h1 and 1 on h2: a request of 3 is refused with the
   // per-filter breakdown.
-  auto no = cli.Post("/v1/placements", R"({"instance": "vm-2", "request": "gpu:3"})",
-                     "application/json");
+  auto no =
+      cli.Post("/v1/placements", R"({"instance": "vm-2", "request": "gpu:3"})",
+               "application/json");
   ASSERT_TRUE(no);
   EXPECT_EQ(no->status, 409) << no->body;
   json err = json::parse(no->body)["error"];
@@ -130,8 +132,9 @@ TEST_F(SchedulerTest, PlacesOverRestConfirmsThroughTheAgentAndReleases) {
   EXPECT_EQ(del->status, 204);
   auto del2 = cli.Delete("/v1/placements/p1");
   EXPECT_EQ(del2->status, 404);
-  auto yes = cli.Post("/v1/placements", R"({"instance": "vm-2", "request": "gpu:3"})",
-                      "application/json");
+  auto yes =
+      cli.Post("/v1/placements", R"({"instance": "vm-2", "request": "gpu:3"})",
+               "application/json");
   EXPECT_EQ(yes->status, 201) << yes->body;
 }
 
@@ -189,8 +192,8 @@ TEST_F(SchedulerTest, DeadHostIsSkippedAndTwoSchedulersShareState) {
   std::set<std::string> hosts;
   for (int i = 0; i < 4; ++i) {
     Scheduler& s = i % 2 ? *b : *a;
-    ApiReply r = s.Place(json{{"instance", "vm-" + std::to_string(i)},
-                              {"request", "gpu:1"}});
+    ApiReply r = s.Place(
+        json{{"instance", "vm-" + std::to_string(i)}, {"request", "gpu:1"}});
     ASSERT_EQ(r.status, 201) << r.body.dump();
     hosts.insert(r.body["host"].get<std::string>());
   }
@@ -206,14 +209,12 @@ TEST_F(SchedulerTest, DeadHostIsSkippedAndTwoSchedulersShareState) {
     EXPECT_EQ(h["state"], h["name"] == "h1" ? "dead" : "alive") << h.dump();
   }
   // Aggregate and anti-affinity.
-  ApiReply agg = a->Place(json{{"instance", "vm-y"},
-                               {"request", "vf:1"},
-                               {"aggregate", "rack-b"}});
+  ApiReply agg = a->Place(
+      json{{"instance", "vm-y"}, {"request", "vf:1"}, {"aggregate", "rack-b"}});
   EXPECT_EQ(agg.status, 201) << agg.body.dump();
   EXPECT_EQ(agg.body["host"], "h3");
-  ApiReply anti = a->Place(json{{"instance", "vm-z"},
-                                {"request", "vf:1"},
-                                {"anti_affinity", {"vm-y"}}});
+  ApiReply anti = a->Place(json{
+      {"instance", "vm-z"}, {"request", "vf:1"}, {"anti_affinity", {"vm-y"}}});
   EXPECT_EQ(anti.status, 409) << anti.body.dump();
   // The heartbeat comes back: h1 is placeable again (through b's index,
   // refreshed by its poll).
@@ -228,15 +229,19 @@ TEST_F(SchedulerTest, UnconfirmedReservationIsRolledBackBySweeper) {
   AddHost("h1", 1, 0, 0);
   auto sched = StartScheduler();
   ASSERT_TRUE(sched);
-  ApiReply r = sched->Place(
-      json{{"id", "short"}, {"instance", "vm-1"}, {"request", "gpu:1"}, {"ttl_s", 1}});
+  ApiReply r = sched->Place(json{{"id", "short"},
+                                 {"instance", "vm-1"},
+                                 {"request", "gpu:1"},
+                                 {"ttl_s", 1}});
   ASSERT_EQ(r.status, 201) << r.body.dump();
-  EXPECT_EQ(sched->Place(json{{"instance", "vm-2"}, {"request", "gpu:1"}}).status,
-            409);
+  EXPECT_EQ(
+      sched->Place(json{{"instance", "vm-2"}, {"request", "gpu:1"}}).status,
+      409);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(sched->GetPlacement("short").status, 404);
   EXPECT_EQ(sched->Confirm("short").status, 404);
-  ApiReply again = sched->Place(json{{"instance", "vm-2"}, {"request", "gpu:1"}});
+  ApiReply again =
+      sched->Place(json{{"instance", "vm-2"}, {"request", "gpu:1"}});
   EXPECT_EQ(again.status, 201) << again.body.dump();
 }
 

@@ -185,8 +185,9 @@ const char kLockSql[] = "SELECT pg_advisory_xact_lock(727170101)";
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "hosts, devices, claims, events", kV1},
-      {2, "placements with expiry, claim exclusivity trigger, pool summaries, "
-          "host notifications",
+      {2,
+       "placements with expiry, claim exclusivity trigger, pool summaries, "
+       "host notifications",
        kV2},
   };
   return kAll;
@@ -195,12 +196,14 @@ const std::vector<Migration>& Migrations() {
 int LatestSchemaVersion() { return Migrations().back().version; }
 
 Result<int> CurrentSchemaVersion(PgConnection& conn) {
-  Result<PgResult> exists = conn.Exec(
-      "find schema_version", "SELECT to_regclass('schema_version') IS NOT NULL");
+  Result<PgResult> exists =
+      conn.Exec("find schema_version",
+                "SELECT to_regclass('schema_version') IS NOT NULL");
   if (!exists.ok()) return exists.status();
   if (!exists->Bool(0, 0)) return 0;
-  Result<PgResult> v = conn.Exec(
-      "read schema_version", "SELECT coalesce(max(version), 0) FROM schema_version");
+  Result<PgResult> v =
+      conn.Exec("read schema_version",
+                "SELECT coalesce(max(version), 0) FROM schema_version");
   if (!v.ok()) return v.status();
   return static_cast<int>(v->Int(0, 0));
 }
@@ -227,10 +230,9 @@ Result<std::vector<int>> Migrate(PgConnection& conn, int target) {
         return Status::Ok();
       }
       if (*current != m.version - 1) {
-        return Status::DataLoss("cluster database at schema version " +
-                                std::to_string(*current) +
-                                " cannot take migration " +
-                                std::to_string(m.version));
+        return Status::DataLoss(
+            "cluster database at schema version " + std::to_string(*current) +
+            " cannot take migration " + std::to_string(m.version));
       }
       PCIPASS_RETURN_IF_ERROR(conn.ExecScript(
           "migration " + std::to_string(m.version) + " (" + m.description + ")",

@@ -52,7 +52,8 @@ TEST(SchemaTest, UpgradesVersionOneKeepingClaims) {
              ('h1', '0000:3b:00.1', 'type-VF', 'available', 11);
     UPDATE devices SET parent_addr = '0000:3b:00.0' WHERE address = '0000:3b:00.1';
     INSERT INTO claims (host, address, instance) VALUES ('h1', '0000:3b:00.1', 'vm-old');
-  )SQL").ok());
+  )SQL")
+                  .ok());
   auto applied = Migrate(*conn);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   EXPECT_EQ(*applied, std::vector<int>{2});
@@ -64,7 +65,8 @@ TEST(SchemaTest, UpgradesVersionOneKeepingClaims) {
   EXPECT_EQ(c->Text(0, 0), "v1-h1-vm-old");
   EXPECT_EQ(c->Text(0, 1), "0000:3b:00.0");
   EXPECT_EQ(c->Int(0, 2), 11);
-  auto p = conn->Exec("t", "SELECT status FROM placements WHERE id = 'v1-h1-vm-old'");
+  auto p = conn->Exec(
+      "t", "SELECT status FROM placements WHERE id = 'v1-h1-vm-old'");
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->rows(), 1);
   EXPECT_EQ(p->Text(0, 0), "confirmed");

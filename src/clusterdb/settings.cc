@@ -47,10 +47,10 @@ Result<ClusterSettings> ReadClusterSettings(const IniFile& ini) {
     auto seconds = [&](int min, int max, int* out) -> Status {
       std::optional<int> v = ParseSeconds(e.value, min, max);
       if (!v) {
-        return Status::InvalidArgument(
-            where + e.key + " = '" + e.value + "' is not a whole number of " +
-            "seconds from " + std::to_string(min) + " to " +
-            std::to_string(max));
+        return Status::InvalidArgument(where + e.key + " = '" + e.value +
+                                       "' is not a whole number of " +
+                                       "seconds from " + std::to_string(min) +
+                                       " to " + std::to_string(max));
       }
       *out = *v;
       return Status::Ok();

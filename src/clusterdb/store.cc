@@ -93,7 +93,6 @@ json DeviceRowJson(const LedgerDevice& d, const TagMap& tags) {
   return j;
 }
 
-
 }  // namespace
 
 Result<std::unique_ptr<ClusterStore>> ClusterStore::Open(
@@ -127,7 +126,8 @@ Result<bool> ClusterStore::PushInventory(const HostInventory& inv) {
   std::vector<std::string> addresses;
   for (const LedgerDevice& d : inv.devices) {
     auto t = inv.tags.find(d.address);
-    devices.push_back(DeviceRowJson(d, t == inv.tags.end() ? TagMap{} : t->second));
+    devices.push_back(
+        DeviceRowJson(d, t == inv.tags.end() ? TagMap{} : t->second));
     addresses.push_back(d.address.ToString());
   }
   json whole = {{"devices", devices},
@@ -286,8 +286,7 @@ Result<HostState> ClusterStore::LoadHost(const std::string& name) {
   return LoadHostIn(name, false);
 }
 
-Result<HostState> ClusterStore::LoadHostIn(const std::string& name,
-                                           bool lock) {
+Result<HostState> ClusterStore::LoadHostIn(const std::string& name, bool lock) {
   Result<std::vector<HostState>> hosts = LoadHostsIn(name, lock);
   if (!hosts.ok()) return hosts.status();
   if (hosts->empty()) {
@@ -445,9 +444,9 @@ Status ClusterStore::WritePools(const HostState& host) {
                     {"total", p.devices.size()},
                     {"free", free}});
   }
-  Result<PgResult> r = conn_->Exec(
-      "clear pools of " + host.name,
-      "DELETE FROM host_pools WHERE host = $1", {host.name});
+  Result<PgResult> r =
+      conn_->Exec("clear pools of " + host.name,
+                  "DELETE FROM host_pools WHERE host = $1", {host.name});
   if (!r.ok()) return r.status();
   r = conn_->Exec(
       "write pools of " + host.name,
@@ -560,8 +559,8 @@ Result<PlaceOnHostOutcome> ClusterStore::PlaceOnHost(const std::string& host,
       rows.push_back({{"address", pick.address.ToString()},
                       {"alias", pick.alias_name},
                       {"idx", pick.request_index}});
-      out.placement.devices.push_back(
-          {pick.address, pick.alias_name, static_cast<int>(pick.request_index)});
+      out.placement.devices.push_back({pick.address, pick.alias_name,
+                                       static_cast<int>(pick.request_index)});
     }
     Result<PgResult> c = conn_->Exec(
         "insert claims of " + spec.id,
@@ -629,11 +628,11 @@ Result<PlacementRecord> ClusterStore::GetPlacement(const std::string& id) {
   p.created_unix = r->Int(0, 4);
   p.expires_unix = r->OptInt(0, 5);
   p.request = json::parse(r->Text(0, 6), nullptr, false);
-  Result<PgResult> c = conn_->Exec(
-      "claims of placement " + id,
-      "SELECT address, alias_name, request_index FROM claims WHERE "
-      "placement_id = $1 ORDER BY address",
-      {id});
+  Result<PgResult> c =
+      conn_->Exec("claims of placement " + id,
+                  "SELECT address, alias_name, request_index FROM claims WHERE "
+                  "placement_id = $1 ORDER BY address",
+                  {id});
   if (!c.ok()) return c.status();
   for (int i = 0; i < c->rows(); ++i) {
     Result<PciAddress> a = PciAddress::Parse(c->Text(i, 0));
@@ -704,9 +703,9 @@ Result<PlacementRecord> ClusterStore::Confirm(const std::string& id) {
 Status ClusterStore::Release(const std::string& id) {
   bool deleted = false;
   Status s = conn_->Transaction([&]() -> Status {
-    Result<PgResult> h = conn_->Exec(
-        "find placement " + id, "SELECT host FROM placements WHERE id = $1",
-        {id});
+    Result<PgResult> h =
+        conn_->Exec("find placement " + id,
+                    "SELECT host FROM placements WHERE id = $1", {id});
     if (!h.ok()) return h.status();
     if (h->rows() == 0) return Status::Ok();
     std::string host = h->Text(0, 0);
@@ -723,10 +722,11 @@ Status ClusterStore::Release(const std::string& id) {
     if (!after.ok()) return after.status();
     PCIPASS_RETURN_IF_ERROR(WritePools(*after));
     PCIPASS_RETURN_IF_ERROR(BumpGeneration(host));
-    return conn_->Exec("event",
-                       "INSERT INTO events (host, kind, placement_id, "
-                       "instance) VALUES ($1, 'release', $2, $3)",
-                       {host, id, d->Text(0, 0)})
+    return conn_
+        ->Exec("event",
+               "INSERT INTO events (host, kind, placement_id, "
+               "instance) VALUES ($1, 'release', $2, $3)",
+               {host, id, d->Text(0, 0)})
         .status();
   });
   if (!s.ok()) return s;
@@ -761,11 +761,12 @@ Result<std::vector<std::string>> ClusterStore::SweepExpired() {
       if (!after.ok()) return after.status();
       PCIPASS_RETURN_IF_ERROR(WritePools(*after));
       PCIPASS_RETURN_IF_ERROR(BumpGeneration(host));
-      return conn_->Exec("event",
-                         "INSERT INTO events (host, kind, placement_id, "
-                         "instance, detail) VALUES ($1, 'expire', $2, $3, "
-                         "'not confirmed in time: rolled back')",
-                         {host, id, d->Text(0, 0)})
+      return conn_
+          ->Exec("event",
+                 "INSERT INTO events (host, kind, placement_id, "
+                 "instance, detail) VALUES ($1, 'expire', $2, $3, "
+                 "'not confirmed in time: rolled back')",
+                 {host, id, d->Text(0, 0)})
           .status();
     });
     if (!s.ok()) return s;
@@ -803,7 +804,8 @@ Result<AuditReport> ClusterStore::Audit() {
        "SELECT p.id FROM placements p WHERE NOT EXISTS (SELECT 1 FROM claims "
        "c WHERE c.placement_id = p.id)"},
       {"pool summary out of date",
-       "SELECT hp.host FROM host_pools hp GROUP BY hp.host HAVING sum(hp.total) "
+       "SELECT hp.host FROM host_pools hp GROUP BY hp.host HAVING "
+       "sum(hp.total) "
        "<> (SELECT count(*) FROM devices d WHERE d.host = hp.host AND d.state "
        "<> 'removed')"},
   };
@@ -814,9 +816,9 @@ Result<AuditReport> ClusterStore::Audit() {
       rep.problems.push_back(std::string(c.what) + ": " + r->Text(i, 0));
     }
   }
-  Result<PgResult> n = conn_->Exec(
-      "audit counts",
-      "SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM placements)");
+  Result<PgResult> n = conn_->Exec("audit counts",
+                                   "SELECT (SELECT count(*) FROM claims), "
+                                   "(SELECT count(*) FROM placements)");
   if (!n.ok()) return n.status();
   rep.claims = n->Int(0, 0);
   rep.placements = n->Int(0, 1);
@@ -830,11 +832,15 @@ json PlacementJson(const PlacementRecord& p) {
                        {"alias", d.alias_name},
                        {"request_index", d.request_index}});
   }
-  json j = {{"id", p.id},           {"host", p.host},
-            {"instance", p.instance}, {"status", p.status},
-            {"created_at", p.created_unix}, {"devices", devices}};
+  json j = {{"id", p.id},
+            {"host", p.host},
+            {"instance", p.instance},
+            {"status", p.status},
+            {"created_at", p.created_unix},
+            {"devices", devices}};
   j["expires_at"] = p.expires_unix ? json(*p.expires_unix) : json(nullptr);
-  if (!p.request.is_discarded() && !p.request.is_null()) j["request"] = p.request;
+  if (!p.request.is_discarded() && !p.request.is_null())
+    j["request"] = p.request;
   return j;
 }
 

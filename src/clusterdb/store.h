@@ -104,11 +104,11 @@ struct PlaceSpec {
   std::string id;        // client-chosen (idempotent) or generated
   std::string instance;  // who will own the devices
   std::vector<PciRequest> requests;
-  claims::FitOptions fit;                   // numa cells, pack/spread
-  std::optional<std::string> aggregate;     // host must be in it
-  std::vector<std::string> traits;          // host must have all
-  std::vector<std::string> anti_affinity;   // instances not to share with
-  nlohmann::json request_json;              // as received, stored
+  claims::FitOptions fit;                  // numa cells, pack/spread
+  std::optional<std::string> aggregate;    // host must be in it
+  std::vector<std::string> traits;         // host must have all
+  std::vector<std::string> anti_affinity;  // instances not to share with
+  nlohmann::json request_json;             // as received, stored
   int reservation_ttl_s = 60;
   std::string scheduler;  // who placed it
 };

@@ -84,7 +84,8 @@ TEST_F(StoreTest, PushIsIdempotentAndBumpsGenerationOnlyOnChange) {
 
 TEST_F(StoreTest, PlacesExactDevicesAndKeepsPfVfExclusive) {
   Register("h1", claims::testhosts::SmallHost());
-  auto vf = store_->PlaceOnHost("h1", Spec("p1", "vm-1", {Request("vf", 2, "1515")}));
+  auto vf =
+      store_->PlaceOnHost("h1", Spec("p1", "vm-1", {Request("vf", 2, "1515")}));
   ASSERT_TRUE(vf.ok()) << vf.status().ToString();
   ASSERT_TRUE(vf->placed) << vf->message;
   EXPECT_EQ(vf->placement.status, "reserved");
@@ -127,14 +128,17 @@ TEST_F(StoreTest, PlacesExactDevicesAndKeepsPfVfExclusive) {
 TEST_F(StoreTest, IommuGroupIsNeverSplitBetweenInstances) {
   Register("h1", claims::testhosts::BigHost());  // 81:00.0/.1 share group 90
   // Take both free single-group GPUs first, so group 90 is what is left.
-  auto a = store_->PlaceOnHost("h1", Spec("a", "vm-a", {Request("gpu", 2, "20b0")}));
+  auto a =
+      store_->PlaceOnHost("h1", Spec("a", "vm-a", {Request("gpu", 2, "20b0")}));
   ASSERT_TRUE(a.ok() && a->placed);
-  auto b = store_->PlaceOnHost("h1", Spec("b", "vm-b", {Request("gpu", 1, "20b0")}));
+  auto b =
+      store_->PlaceOnHost("h1", Spec("b", "vm-b", {Request("gpu", 1, "20b0")}));
   ASSERT_TRUE(b.ok() && b->placed) << b->message;
   std::set<std::string> taken;
   for (const auto& d : a->placement.devices) taken.insert(d.address.ToString());
   for (const auto& d : b->placement.devices) taken.insert(d.address.ToString());
-  auto c = store_->PlaceOnHost("h1", Spec("c", "vm-c", {Request("gpu", 1, "20b0")}));
+  auto c =
+      store_->PlaceOnHost("h1", Spec("c", "vm-c", {Request("gpu", 1, "20b0")}));
   ASSERT_TRUE(c.ok());
   // vm-b holds one member of group 90 (or a single GPU): either way vm-c
   // gets no device of a group another instance holds.
@@ -178,7 +182,8 @@ TEST_F(StoreTest, DeadHostIsExcludedAndReported) {
   Register("h1", claims::testhosts::SmallHost());
   store_->set_dead_after_s(30);
   ASSERT_TRUE(store_->AgeHeartbeat("h1", 31).ok());
-  auto r = store_->PlaceOnHost("h1", Spec("p1", "vm-1", {Request("gpu", 1, "20b0")}));
+  auto r = store_->PlaceOnHost("h1",
+                               Spec("p1", "vm-1", {Request("gpu", 1, "20b0")}));
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->placed);
   EXPECT_EQ(r->refused_by, "dead");
@@ -213,7 +218,8 @@ TEST_F(StoreTest, HostFiltersAggregateTraitsAntiAffinity) {
 TEST_F(StoreTest, VanishedClaimedDeviceStaysUntilReleased) {
   claims::HostSnapshot snap = claims::testhosts::SmallHost();
   Register("h1", snap);
-  auto p = store_->PlaceOnHost("h1", Spec("p1", "vm-1", {Request("gpu", 1, "20b0")}));
+  auto p = store_->PlaceOnHost("h1",
+                               Spec("p1", "vm-1", {Request("gpu", 1, "20b0")}));
   ASSERT_TRUE(p->placed);
   PciAddress gone = p->placement.devices[0].address;
   claims::testhosts::DropDevice(&snap, gone);
@@ -243,7 +249,8 @@ TEST_F(StoreTest, ConcurrentPlacersNeverShareADevice) {
       }
       for (int i = 0; i < 6; ++i) {
         std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
-        auto r = (*s)->PlaceOnHost("h1", Spec(id, id, {Request("vf", 1, "1515")}));
+        auto r =
+            (*s)->PlaceOnHost("h1", Spec(id, id, {Request("vf", 1, "1515")}));
         if (!r.ok()) {
           ++errors;
         } else if (r->placed) {

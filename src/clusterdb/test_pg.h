@@ -29,15 +29,15 @@ inline bool InCi() {
 }
 
 // Skips (developer) or fails (CI=true) the current test when no server.
-#define PCIPASS_REQUIRE_PG()                                                 \
-  do {                                                                       \
-    if (::pcipass::clusterdb::testing::ServerConninfo().empty()) {           \
-      if (::pcipass::clusterdb::testing::InCi()) {                           \
-        FAIL() << "PCIPASS_TEST_PG is not set: ctest starts PostgreSQL "     \
-                  "(fixture pg); run the cluster tests through ctest";       \
-      }                                                                      \
-      GTEST_SKIP() << "PCIPASS_TEST_PG not set (run through ctest)";         \
-    }                                                                        \
+#define PCIPASS_REQUIRE_PG()                                             \
+  do {                                                                   \
+    if (::pcipass::clusterdb::testing::ServerConninfo().empty()) {       \
+      if (::pcipass::clusterdb::testing::InCi()) {                       \
+        FAIL() << "PCIPASS_TEST_PG is not set: ctest starts PostgreSQL " \
+                  "(fixture pg); run the cluster tests through ctest";   \
+      }                                                                  \
+      GTEST_SKIP() << "PCIPASS_TEST_PG not set (run through ctest)";     \
+    }                                                                    \
   } while (0)
 
 // Creates database pcipass_t_<pid>_<n> on construction, drops it on
@@ -53,16 +53,14 @@ class TestDatabase {
       error_ = admin.status().ToString();
       return;
     }
-    auto r = (*admin)->Exec("create test database",
-                            "CREATE DATABASE " + name_);
+    auto r = (*admin)->Exec("create test database", "CREATE DATABASE " + name_);
     if (!r.ok()) error_ = r.status().ToString();
   }
   ~TestDatabase() {
     auto admin = PgConnection::Open(ServerConninfo());
     if (admin.ok()) {
-      (void)(*admin)->Exec("drop test database",
-                           "DROP DATABASE IF EXISTS " + name_ +
-                               " WITH (FORCE)");
+      (void)(*admin)->Exec("drop test database", "DROP DATABASE IF EXISTS " +
+                                                     name_ + " WITH (FORCE)");
     }
   }
   TestDatabase(const TestDatabase&) = delete;
@@ -70,9 +68,7 @@ class TestDatabase {
 
   // "" when created; the error otherwise.
   const std::string& error() const { return error_; }
-  std::string conninfo() const {
-    return ServerConninfo() + " dbname=" + name_;
-  }
+  std::string conninfo() const { return ServerConninfo() + " dbname=" + name_; }
   const std::string& name() const { return name_; }
 
  private:
