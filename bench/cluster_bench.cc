@@ -111,13 +111,14 @@ void BM_PlaceAndFit(benchmark::State& state) {
   World& w = TheWorld();
   const BenchRequest& b = Requests()[state.range(0)];
   PlacementRequest req = MakeRequest(w.aliases, b);
-  bool ok = false;
+  std::string placed_on;
   for (auto _ : state) {
     auto r = w.index.PlaceAndFit(req, w.options.now_unix, "vm-bench");
-    ok = r->ok;
-    benchmark::DoNotOptimize(ok);
+    placed_on = r.ok() && r->ok ? r->host : "";
+    benchmark::DoNotOptimize(placed_on.data());
   }
-  state.SetLabel(b.label + (ok ? ": placed" : ": refused"));
+  state.SetLabel(
+      b.label + (placed_on.empty() ? ": refused" : ": placed on " + placed_on));
 }
 BENCHMARK(BM_PlaceAndFit)->DenseRange(0, 6)->Unit(benchmark::kMicrosecond);
 
@@ -140,14 +141,14 @@ void BM_FitIdenticalGpus(benchmark::State& state) {
   std::vector<PciRequest> reqs = {synthetic::AliasRequest(aliases, "gpu", 8)};
   claims::FitOptions opt;  // guest without NUMA topology
   opt.instance = "vm-bench";
-  bool ok = false;
+  size_t picked = 0;
   for (auto _ : state) {
     claims::FitResult r = claims::Fit(fit, reqs, opt);
-    ok = r.ok;
-    benchmark::DoNotOptimize(ok);
+    picked = r.picks.size();
+    benchmark::DoNotOptimize(r.picks.data());
   }
-  state.SetLabel("gpu:8 of " + std::to_string(n) + " identical GPUs" +
-                 (ok ? "" : " (no fit!)"));
+  state.SetLabel("gpu:8 of " + std::to_string(n) +
+                 " identical GPUs: " + std::to_string(picked) + " picked");
 }
 BENCHMARK(BM_FitIdenticalGpus)->Arg(8)->Arg(16)->Unit(benchmark::kMicrosecond);
 
@@ -208,7 +209,7 @@ int RunLatency(int decisions) {
       auto t0 = std::chrono::steady_clock::now();
       auto r = w.index.PlaceAndFit(req, w.options.now_unix, "vm-bench");
       auto t1 = std::chrono::steady_clock::now();
-      benchmark::DoNotOptimize(r->ok);
+      benchmark::DoNotOptimize(r->host.data());
       fit_us.push_back(
           std::chrono::duration<double, std::micro>(t1 - t0).count());
     }
