@@ -594,5 +594,10 @@ int main(int argc, char** argv) {
             {"ok", stats.problems.empty()}};
   std::cout << report.dump(2) << std::endl;
   cluster.Shutdown();
+  if (stats.problems.empty()) {
+    // Keep the logs (agents, schedulers) of a failed run only.
+    std::error_code ec;
+    fs::remove_all(o.work, ec);
+  }
   return stats.problems.empty() ? 0 : 1;
 }
