@@ -8,6 +8,8 @@ pcipass_install_deps() {
     nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
     libsqlite3-dev sqlite3 libpugixml-dev libpci-dev pci.ids pciutils
     libpq-dev libcpp-httplib-dev
+    # cluster tests start a real PostgreSQL 15 (scripts/pg-test-server)
+    postgresql-15
     # scripts/lint (scripts/test runs its clang-format check)
     clang-format clang-tidy
     # the QEMU lab (real kernel) and libvirt schema validation

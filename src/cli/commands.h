@@ -39,6 +39,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
 RunFn SetupCheckCommand(CLI::App& sub);
 RunFn SetupClaimCommand(CLI::App& sub);
 RunFn SetupClaimsCommand(CLI::App& sub);
+RunFn SetupClusterCommand(CLI::App& sub);
 RunFn SetupFitCommand(CLI::App& sub);
 RunFn SetupHistoryCommand(CLI::App& sub);
 RunFn SetupReconcileCommand(CLI::App& sub);
