@@ -31,6 +31,7 @@
 #include "clusterdb/schema.h"
 #include "clusterdb/settings.h"
 #include "clusterdb/store.h"
+#include "service/claims_ops.h"
 
 namespace pcipass::cli {
 
@@ -388,7 +389,7 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       a.heartbeat_ms =
           1000 * (ao->heartbeat > 0 ? ao->heartbeat : s->heartbeat_interval_s);
       a.rescan_ms = std::max(a.heartbeat_ms * 5, 5000);
-      claims::SessionOptions so = ClaimsSessionOptions(ctx, false);
+      claims::SessionOptions so = service::SessionOptionsFor(ctx.Env(), false);
       a.snapshot = [so]() -> Result<claims::HostSnapshot> {
         Result<claims::Session> session = claims::OpenSession(so);
         if (!session.ok()) return session.status();

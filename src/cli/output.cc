@@ -46,7 +46,7 @@ int ReportFailure(const service::Reply& reply, CommandContext& ctx) {
     }
     ctx.err() << "Run 'pcipass config check' after fixing it.\n";
   } else {
-    ctx.err() << "pcipass: " << reply.status.message() << "\n";
+    ctx.err() << "pcipass: " << ClipLongNumbers(reply.status.message()) << "\n";
   }
   return reply.ExitCode();
 }

@@ -84,17 +84,6 @@ class ActorLedger : public Ledger {
   std::string who_;
 };
 
-claims::SessionOptions SessionOptionsFor(const ServiceEnv& env,
-                                         bool create_ledger) {
-  claims::SessionOptions o;
-  o.host = env.host;
-  o.config_path = env.config_path;
-  o.state_dir = env.state_dir;
-  o.pci_ids = env.pci_ids;
-  o.create_ledger = create_ledger;
-  return o;
-}
-
 void Progress(const ServiceEnv& env, const char* op, const char* step,
               std::string detail) {
   if (env.progress) env.progress({op, step, std::move(detail)});
@@ -151,6 +140,17 @@ Status ValidInstance(const std::string& instance) {
 }
 
 }  // namespace
+
+claims::SessionOptions SessionOptionsFor(const ServiceEnv& env,
+                                         bool create_ledger) {
+  claims::SessionOptions o;
+  o.host = env.host;
+  o.config_path = env.config_path;
+  o.state_dir = env.state_dir;
+  o.pci_ids = env.pci_ids;
+  o.create_ledger = create_ledger;
+  return o;
+}
 
 // ---- FromJson ----
 

@@ -16,10 +16,18 @@
 
 #include "claims/fit.h"
 #include "claims/service.h"
+#include "claims/session.h"
 #include "service/reply.h"
 #include "store/ledger.h"
 
 namespace pcipass::service {
+
+// The claims session (config, discovery, ledger) that |env| describes; the
+// ledger file is created only with |create_ledger|. Used by every claims
+// operation here and by the cluster agent, which scans the host the same
+// way.
+claims::SessionOptions SessionOptionsFor(const ServiceEnv& env,
+                                         bool create_ledger);
 
 // ---- fit: could this host satisfy a request now? ----
 struct FitParams {

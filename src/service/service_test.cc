@@ -662,9 +662,13 @@ TEST_F(ServiceTest, ApplyNeedsAConfigAndVfioCheckNamesTheDevice) {
   EXPECT_NE(a.status.message().find("[host]"), std::string::npos);
   ApplyParams dry;
   dry.dry_run = true;
-  ApplyReply nothing = Apply(Env(), dry);  // the config has no [host]
-  ASSERT_TRUE(nothing.ok()) << nothing.status.ToString();
-  EXPECT_TRUE(nothing.json["nothing_to_do"].get<bool>());
+  // The config has no [host]: apply says so and what to add (issue 8
+  // item 5), never "the host already matches [host]".
+  ApplyReply nothing = Apply(Env(), dry);
+  EXPECT_EQ(nothing.outcome(), Outcome::kRefused);
+  EXPECT_NE(nothing.status.message().find("has no [host] section"),
+            std::string::npos)
+      << nothing.status.ToString();
 
   EXPECT_EQ(VfioCheck(Env(), {"0000:zz:00.0"}).outcome(), Outcome::kBadInput);
   VfioCheckReply probe = VfioCheck(Env(), {"0000:02:00.0"});

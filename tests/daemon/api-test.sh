@@ -61,6 +61,9 @@ call detach-dry 200 POST '/v1/detach?wait=true' "{\"addresses\": [\"$vf\"], \"dr
 call reattach-dry 200 POST '/v1/reattach?wait=true' "{\"addresses\": [\"$vf\"], \"dry_run\": true}"
 pf=$(jq -r '[.devices[] | select(.dev_type == "type-PF")][0].address' "$WORK/cli-list.json")
 call sriov-dry 200 POST '/v1/sriov?wait=true' "{\"pf\": \"$pf\", \"numvfs\": 4, \"dry_run\": true}"
+# No [host] section: apply says so (409), never "already matches".
+call apply-no-host 409 POST '/v1/apply?wait=true' '{"dry_run": true}'
+printf '[host]\nvfio = %s\n' "$vf" >> "$WORK/pcipass.conf"
 call apply-dry 200 POST '/v1/apply?wait=true' '{"dry_run": true}'
 # A long operation as a resource: 202 + Location, then poll (bounded).
 call detach-async 202 POST /v1/detach "{\"addresses\": [\"$vf\"], \"dry_run\": true}"
