@@ -376,39 +376,13 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       auto s = Settings(ctx, *o);
       if (!s.ok()) return fail(s.status());
       if (s->db.empty()) return fail(OpenDb(*s, false).status());
-      clusterdb::AgentOptions a;
-      a.conninfo = s->db;
-      a.host_name = s->host;
-      if (a.host_name.empty()) {
-        char name[256] = {};
-        gethostname(name, sizeof name - 1);
-        a.host_name = name;
+      clusterdb::AgentOptions a = clusterdb::AgentOptionsFromSettings(*s);
+      if (ao->heartbeat > 0) {
+        a.heartbeat_ms = 1000 * ao->heartbeat;
+        a.rescan_ms = std::max(a.heartbeat_ms * 5, 5000);
       }
-      if (!s->aggregate.empty()) a.aggregates = {s->aggregate};
-      a.traits = s->traits;
-      a.heartbeat_ms =
-          1000 * (ao->heartbeat > 0 ? ao->heartbeat : s->heartbeat_interval_s);
-      a.rescan_ms = std::max(a.heartbeat_ms * 5, 5000);
-      claims::SessionOptions so = service::SessionOptionsFor(ctx.Env(), false);
-      a.snapshot = [so]() -> Result<claims::HostSnapshot> {
-        Result<claims::Session> session = claims::OpenSession(so);
-        if (!session.ok()) return session.status();
-        return std::move(session->snapshot);
-      };
-      if (!ao->no_detach) {
-        HostRoot host = ctx.host();
-        std::string state_dir = ctx.StateDir();
-        a.handoff = [host, state_dir](const std::vector<PciAddress>& addrs,
-                                      std::vector<std::string>* notes) {
-          HandOffOptions h;
-          h.state_dir = state_dir;
-          h.whole_group = true;  // the fit checked the group's members
-          Result<HandOffReport> r = Detach(host, addrs, h);
-          if (!r.ok()) return r.status();
-          for (const std::string& n : r->notes) notes->push_back(n);
-          return Status::Ok();
-        };
-      }
+      a.snapshot = service::HostSnapshotReader(ctx.Env());
+      if (!ao->no_detach) a.handoff = service::GroupHandOffToVfio(ctx.Env());
       auto agent = clusterdb::Agent::Start(std::move(a));
       if (!agent.ok()) return fail(agent.status());
       if (ao->once) {

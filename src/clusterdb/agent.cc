@@ -19,6 +19,22 @@ int64_t NowMs() {
 
 }  // namespace
 
+AgentOptions AgentOptionsFromSettings(const ClusterSettings& settings) {
+  AgentOptions a;
+  a.conninfo = settings.db;
+  a.host_name = settings.host;
+  if (a.host_name.empty()) {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    a.host_name = name;
+  }
+  if (!settings.aggregate.empty()) a.aggregates = {settings.aggregate};
+  a.traits = settings.traits;
+  a.heartbeat_ms = 1000 * settings.heartbeat_interval_s;
+  a.rescan_ms = std::max(a.heartbeat_ms * 5, 5000);
+  return a;
+}
+
 HostInventory InventoryFromSnapshot(const AgentOptions& options,
                                     const claims::HostSnapshot& snap) {
   HostInventory inv;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "claims/service.h"
+#include "clusterdb/settings.h"
 #include "clusterdb/store.h"
 
 namespace pcipass::clusterdb {
@@ -36,6 +37,12 @@ struct AgentOptions {
   // device managed by libvirt, or a fixture root).
   claims::HandOffFn handoff;
 };
+
+// This host's agent options from [cluster] |settings|: the host name
+// (settings.host, else the machine's hostname), aggregate, traits, the
+// heartbeat period and an inventory re-read every 5 heartbeats (at least
+// 5 s). |snapshot| and |handoff| are left for the caller.
+AgentOptions AgentOptionsFromSettings(const ClusterSettings& settings);
 
 // The inventory the agent pushes for |snap|: devices the host uses become
 // `reserved` with the host's reason.

@@ -14,6 +14,8 @@
 #include <ostream>
 #include <thread>
 
+#include "clusterdb/agent.h"
+#include "clusterdb/settings.h"
 #include "core/host_root.h"
 #include "daemon/auth.h"
 #include "daemon/metrics.h"
@@ -22,6 +24,8 @@
 #include "daemon/routes.h"
 #include "daemon/unix_http_server.h"
 #include "select/config.h"
+#include "select/ini.h"
+#include "service/claims_ops.h"
 
 namespace pcipass::daemon {
 
@@ -72,6 +76,24 @@ Status ValidateConfig(const DaemonOptions& o, const HostRoot& host) {
   std::string msg = "invalid config " + o.config + ":";
   for (const Status& e : load.errors) msg += "\n  " + e.message();
   return Status::FailedPrecondition(msg);
+}
+
+// The cluster agent of this host when the config's [cluster] names a
+// database; nullptr when it does not (a single-host pcipassd). Errors: a
+// bad [cluster] section or a database that cannot be reached.
+Result<std::unique_ptr<clusterdb::Agent>> StartClusterAgent(
+    const service::ServiceEnv& env) {
+  if (env.config_path.empty()) return std::unique_ptr<clusterdb::Agent>();
+  Result<IniFile> ini = IniFile::Load(env.config_path);
+  if (!ini.ok()) return ini.status();
+  Result<clusterdb::ClusterSettings> settings =
+      clusterdb::ReadClusterSettings(*ini);
+  if (!settings.ok()) return settings.status();
+  if (settings->db.empty()) return std::unique_ptr<clusterdb::Agent>();
+  clusterdb::AgentOptions a = clusterdb::AgentOptionsFromSettings(*settings);
+  a.snapshot = service::HostSnapshotReader(env);
+  a.handoff = service::GroupHandOffToVfio(env);
+  return clusterdb::Agent::Start(std::move(a));
 }
 
 }  // namespace
@@ -233,6 +255,26 @@ int RunDaemon(const DaemonOptions& o, std::ostream& log_stream) {
   std::thread tcp_thread;
   if (tcp) tcp_thread = std::thread([&] { tcp->listen_after_bind(); });
   reconcile.Start(o.reconcile_interval_s);
+  // [cluster] db set: this host is a cluster member. Its agent registers
+  // the host, pushes inventory, heartbeats and completes the placements
+  // schedulers reserve on it (clusterdb/agent.h), until the daemon stops.
+  std::atomic<bool> agent_stop{false};
+  std::thread agent_thread;
+  {
+    Result<std::unique_ptr<clusterdb::Agent>> agent = StartClusterAgent(env);
+    if (!agent.ok()) {
+      log("warning: the cluster agent did not start; serving anyway: " +
+          agent.status().message());
+    } else if (*agent) {
+      log("cluster agent: host registered with the cluster database");
+      agent_thread =
+          std::thread([&agent_stop, &log, a = std::move(*agent)]() mutable {
+            a->Run(agent_stop, [&log](const std::string& line) {
+              log("cluster agent: " + line);
+            });
+          });
+    }
+  }
   log("serving on " + socket_path +
       (tcp ? std::string(" and ") + (o.tls_cert.empty() ? "http" : "https") +
                  "://" + tcp_host + ":" + std::to_string(tcp_port)
@@ -289,6 +331,8 @@ int RunDaemon(const DaemonOptions& o, std::ostream& log_stream) {
   unix_thread.join();
   if (tcp_thread.joinable()) tcp_thread.join();
   operations.WaitIdle();
+  agent_stop = true;
+  if (agent_thread.joinable()) agent_thread.join();
   reconcile.Stop();
   log("stopped");
   return 0;

@@ -141,6 +141,30 @@ Status ValidInstance(const std::string& instance) {
 
 }  // namespace
 
+claims::HandOffFn GroupHandOffToVfio(const ServiceEnv& env) {
+  return [host = env.host, state_dir = env.state_dir](
+             const std::vector<PciAddress>& addrs,
+             std::vector<std::string>* notes) -> Status {
+    HandOffOptions h;
+    h.state_dir = state_dir;
+    h.whole_group = true;  // the fit checked the group's other members
+    Result<HandOffReport> r = Detach(host, addrs, h);
+    if (!r.ok()) return r.status();
+    for (const std::string& n : r->notes) notes->push_back(n);
+    return Status::Ok();
+  };
+}
+
+std::function<Result<claims::HostSnapshot>()> HostSnapshotReader(
+    const ServiceEnv& env) {
+  return
+      [so = SessionOptionsFor(env, false)]() -> Result<claims::HostSnapshot> {
+        Result<claims::Session> session = claims::OpenSession(so);
+        if (!session.ok()) return session.status();
+        return std::move(session->snapshot);
+      };
+}
+
 claims::SessionOptions SessionOptionsFor(const ServiceEnv& env,
                                          bool create_ledger) {
   claims::SessionOptions o;
@@ -348,9 +372,10 @@ ClaimReply Claim(const ServiceEnv& env, const ClaimParams& params) {
     }
     copts.detach = params.detach;
     copts.why = "request " + params.request;
-    const HostRoot host = session->host;
-    const std::string state_dir = session->state_dir;
-    copts.detach_fn = [&env, host, state_dir](
+    ServiceEnv handoff_env = env;
+    handoff_env.host = session->host;
+    handoff_env.state_dir = session->state_dir;
+    copts.detach_fn = [&env, inner = GroupHandOffToVfio(handoff_env)](
                           const std::vector<PciAddress>& addrs,
                           std::vector<std::string>* notes) {
       std::string list;
@@ -358,13 +383,7 @@ ClaimReply Claim(const ServiceEnv& env, const ClaimParams& params) {
         list += (list.empty() ? "" : ", ") + a.ToString();
       }
       Progress(env, "claim", "handoff", "handing to vfio-pci: " + list);
-      HandOffOptions h;
-      h.state_dir = state_dir;
-      h.whole_group = true;  // the fit checked the group's other members
-      Result<HandOffReport> r = Detach(host, addrs, h);
-      if (!r.ok()) return r.status();
-      for (const std::string& n : r->notes) notes->push_back(n);
-      return Status::Ok();
+      return inner(addrs, notes);
     };
     Progress(env, "claim", "ledger",
              "reconcile, fit and record " + params.request + " for " +

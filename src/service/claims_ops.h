@@ -9,6 +9,7 @@
 #ifndef PCIPASS_SERVICE_CLAIMS_OPS_H_
 #define PCIPASS_SERVICE_CLAIMS_OPS_H_
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,6 +29,16 @@ namespace pcipass::service {
 // way.
 claims::SessionOptions SessionOptionsFor(const ServiceEnv& env,
                                          bool create_ledger);
+
+// Hands devices to vfio-pci with their whole IOMMU groups (binding::Detach
+// under env.state_dir), as a claim does after its fit checked the groups'
+// other members; also the cluster agent's hand-off.
+claims::HandOffFn GroupHandOffToVfio(const ServiceEnv& env);
+
+// Reads the host as a claims session sees it (discovery + the config's
+// rules) each time it is called; the ledger is not opened for writing.
+std::function<Result<claims::HostSnapshot>()> HostSnapshotReader(
+    const ServiceEnv& env);
 
 // ---- fit: could this host satisfy a request now? ----
 struct FitParams {
