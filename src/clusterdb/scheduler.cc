@@ -81,8 +81,10 @@ Result<ParsedPlace> ParsePlaceBody(const json& body,
   for (const auto& [k, v] : body.items()) {
     if (!kAccepted.count(k)) {
       std::string list;
-      for (const std::string& a : kAccepted)
-        list += (list.empty() ? "" : ", ") + a;
+      for (const std::string& a : kAccepted) {
+        list += list.empty() ? "" : ", ";
+        list += a;
+      }
       return Status::InvalidArgument("unknown field '" + k +
                                      "'; accepted: " + list);
     }

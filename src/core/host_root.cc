@@ -218,7 +218,11 @@ int OpenHostPath(const fs::path& path, int flags) {
 
 fs::path ResolveInRoot(const HostRoot& host, const fs::path& path) {
   if (host.is_real_root()) return path;
-  auto [root, rel] = SplitHostPath(path);
+  // Named, not a structured binding: clang 14 (the fuzz build) cannot
+  // capture one in the lambda below.
+  const std::pair<std::string, std::string> split = SplitHostPath(path);
+  const std::string& root = split.first;
+  const std::string& rel = split.second;
   if (root != host.root().string()) return path;
   // The same rules as WalkInRoot, on names: each existing link is replaced
   // by its target (absolute: from the root; ".." stops at the root), so

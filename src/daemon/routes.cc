@@ -126,7 +126,10 @@ Status BadField(const std::string& field, const std::string& message,
 std::string QueryNames(const RouteSpec& route) {
   std::string names;
   for (const ParamSpec& p : route.params) {
-    if (!p.in_path) names += (names.empty() ? "" : ", ") + p.name;
+    if (!p.in_path) {
+      names += names.empty() ? "" : ", ";
+      names += p.name;
+    }
   }
   return names.empty() ? "none" : names;
 }
@@ -487,7 +490,8 @@ void HandleMetrics(ApiContext& api, httplib::Response& res) {
 bool KnownPathOtherMethod(const httplib::Request& req, std::string* allowed) {
   for (size_t i = 0; i < ApiRoutes().size(); ++i) {
     if (std::regex_match(req.path, RouteRegexes()[i])) {
-      *allowed += (allowed->empty() ? "" : ", ") + ApiRoutes()[i].method;
+      *allowed += allowed->empty() ? "" : ", ";
+      *allowed += ApiRoutes()[i].method;
     }
   }
   return !allowed->empty();

@@ -47,7 +47,10 @@ Status ValidTimeout(int timeout_ms) {
 
 std::string Join(const std::vector<PciAddress>& v) {
   std::string out;
-  for (const PciAddress& a : v) out += (out.empty() ? "" : ", ") + a.ToString();
+  for (const PciAddress& a : v) {
+    out += out.empty() ? "" : ", ";
+    out += a.ToString();
+  }
   return out;
 }
 
@@ -74,8 +77,8 @@ Result<std::string> ClaimedAmong(const HostRoot& host,
   std::string held;
   for (const PciAddress& a : check) {
     if (std::optional<std::string> who = claimed_by(a)) {
-      held += (held.empty() ? "" : ", ") + a.ToString() + " (instance " + *who +
-              ")";
+      held += held.empty() ? "" : ", ";
+      held += a.ToString() + " (instance " + *who + ")";
     }
   }
   return held;

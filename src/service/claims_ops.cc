@@ -104,7 +104,8 @@ void ReadNumaCells(JsonFields& f, std::string* out) {
   std::string text;
   for (const nlohmann::json& c : *v) {
     if (!c.is_number_integer()) return f.Reject("numa_cells", expected, *v);
-    text += (text.empty() ? "" : ",") + std::to_string(c.get<int64_t>());
+    text += text.empty() ? "" : ",";
+    text += std::to_string(c.get<int64_t>());
   }
   *out = text;
 }
@@ -380,7 +381,8 @@ ClaimReply Claim(const ServiceEnv& env, const ClaimParams& params) {
                           std::vector<std::string>* notes) {
       std::string list;
       for (const PciAddress& a : addrs) {
-        list += (list.empty() ? "" : ", ") + a.ToString();
+        list += list.empty() ? "" : ", ";
+        list += a.ToString();
       }
       Progress(env, "claim", "handoff", "handing to vfio-pci: " + list);
       return inner(addrs, notes);

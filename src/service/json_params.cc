@@ -110,7 +110,8 @@ Status JsonFields::Finish() {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
     std::string accepted;
     for (const std::string& k : known_) {
-      accepted += (accepted.empty() ? "" : ", ") + k;
+      accepted += accepted.empty() ? "" : ", ";
+      accepted += k;
     }
     if (accepted.empty()) accepted = "none";
     return Status::InvalidArgument(what_ + ": unknown field \"" + key +

@@ -25,7 +25,8 @@ Status OneOf(const char* field, const std::string& value,
   std::string list;
   for (const char* a : accepted) {
     if (value == a) return Status::Ok();
-    list += (list.empty() ? "" : ", ") + std::string(a);
+    list += list.empty() ? "" : ", ";
+    list += std::string(a);
   }
   return Status::InvalidArgument(std::string(field) + " '" + value +
                                  "' is not accepted; use one of: " + list);
@@ -259,7 +260,8 @@ HotplugReply Hotplug(const ServiceEnv& env, const HotplugParams& p) {
         // knows the VM's state exactly.
         std::string so_far;
         for (const HotplugDone& done : reply.done) {
-          so_far += (so_far.empty() ? "" : ", ") + done.host_address;
+          so_far += so_far.empty() ? "" : ", ";
+          so_far += done.host_address;
         }
         std::vector<HotplugDone> done = std::move(reply.done);
         reply.Fail(s.WithContext(
