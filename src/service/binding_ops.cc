@@ -205,6 +205,37 @@ Result<VfioCheckParams> VfioCheckParams::FromJson(const nlohmann::json& body) {
 
 // ---- operations ----
 
+// The part detach and reattach share: the options every hand-off takes,
+// progress before and after, the call, and the reply (report + --json).
+// |op| names the operation in progress events and errors.
+using HandOffCall = Result<HandOffReport> (*)(const HostRoot&,
+                                              const std::vector<PciAddress>&,
+                                              const HandOffOptions&);
+void RunHandOff(const ServiceEnv& env, const char* op, const char* verb,
+                HandOffCall call, const std::vector<PciAddress>& addrs,
+                bool dry_run, bool group, int timeout_ms,
+                const std::string& force_reason, HandOffReply& reply) {
+  HandOffOptions opts;
+  opts.state_dir = env.state_dir;
+  opts.dry_run = dry_run;
+  opts.whole_group = group;
+  opts.write_timeout = std::chrono::milliseconds(timeout_ms);
+  if (!force_reason.empty()) opts.force_reason = force_reason;
+  Progress(env, op, "plan",
+           std::string(dry_run ? "planning" : verb) + " " + Join(addrs));
+  Result<HandOffReport> r = call(env.host, addrs, opts);
+  if (!r.ok()) {
+    reply.Fail(r.status().WithContext(op));
+    return;
+  }
+  reply.report = std::move(*r);
+  reply.json = ojson(HandOffReportToJson(reply.report, dry_run));
+  Progress(env, op, "done",
+           "changed: " + (reply.report.changed.empty()
+                              ? std::string("none")
+                              : Join(reply.report.changed)));
+}
+
 HandOffReply Detach(const ServiceEnv& env, const DetachParams& params) {
   HandOffReply reply;
   reply.dry_run = params.dry_run;
@@ -218,26 +249,9 @@ HandOffReply Detach(const ServiceEnv& env, const DetachParams& params) {
       reply.Fail(s);
       return reply;
     }
-    HandOffOptions opts;
-    opts.state_dir = env.state_dir;
-    opts.dry_run = params.dry_run;
-    opts.whole_group = params.group;
-    if (!params.force.empty()) opts.force_reason = params.force;
-    opts.write_timeout = std::chrono::milliseconds(params.timeout_ms);
-    Progress(env, "detach", "plan",
-             std::string(params.dry_run ? "planning" : "detaching") + " " +
-                 Join(*addrs));
-    auto r = pcipass::Detach(env.host, *addrs, opts);
-    if (!r.ok()) {
-      reply.Fail(r.status().WithContext("detach"));
-      return reply;
-    }
-    reply.report = std::move(*r);
-    reply.json = ojson(HandOffReportToJson(reply.report, params.dry_run));
-    Progress(env, "detach", "done",
-             "changed: " + (reply.report.changed.empty()
-                                ? std::string("none")
-                                : Join(reply.report.changed)));
+    RunHandOff(env, "detach", "detaching", &pcipass::Detach, *addrs,
+               params.dry_run, params.group, params.timeout_ms, params.force,
+               reply);
   } catch (const std::exception& e) {
     reply.Fail(Status::Internal(std::string("detach: ") + e.what()));
   }
@@ -284,26 +298,10 @@ HandOffReply Reattach(const ServiceEnv& env, const ReattachParams& params) {
                ? " (dry run: nothing is logged)"
                : "; the reason is logged in " + env.state_dir + "/log"));
     }
-    HandOffOptions opts;
-    opts.state_dir = env.state_dir;
-    opts.dry_run = params.dry_run;
-    opts.whole_group = params.group;
-    opts.write_timeout = std::chrono::milliseconds(params.timeout_ms);
-    if (!held->empty()) opts.force_reason = params.force;
-    Progress(env, "reattach", "plan",
-             std::string(params.dry_run ? "planning" : "reattaching") + " " +
-                 Join(*addrs));
-    auto r = pcipass::Reattach(env.host, *addrs, opts);
-    if (!r.ok()) {
-      reply.Fail(r.status().WithContext("reattach"));
-      return reply;
-    }
-    reply.report = std::move(*r);
-    reply.json = ojson(HandOffReportToJson(reply.report, params.dry_run));
-    Progress(env, "reattach", "done",
-             "changed: " + (reply.report.changed.empty()
-                                ? std::string("none")
-                                : Join(reply.report.changed)));
+    // --force is recorded only when it overrode a claim.
+    RunHandOff(env, "reattach", "reattaching", &pcipass::Reattach, *addrs,
+               params.dry_run, params.group, params.timeout_ms,
+               held->empty() ? std::string() : params.force, reply);
   } catch (const std::exception& e) {
     reply.Fail(Status::Internal(std::string("reattach: ") + e.what()));
   }
