@@ -1,6 +1,8 @@
 #include "cluster/summary.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 namespace pcipass::cluster {
 namespace {
@@ -183,6 +185,26 @@ Result<int> IntKey(const std::string& field, const std::string& key) {
   return v;
 }
 
+// Sets |out| to |object|[key] (0 when absent). json::value() would throw
+// type_error on a string or overflow silently on a huge number.
+Status ReadOptionalInt(const nlohmann::json& object, const std::string& parent,
+                       const char* key, int& out) {
+  const std::string field = parent.empty() ? key : parent + "." + key;
+  out = 0;
+  auto it = object.find(key);
+  if (it == object.end()) return Status::Ok();
+  if (!it->is_number_integer()) return Bad(field, "an integer");
+  const int64_t v = it->get<int64_t>();
+  if (v < 0 || v > std::numeric_limits<int>::max() ||
+      (it->is_number_unsigned() &&
+       it->get<uint64_t>() >
+           static_cast<uint64_t>(std::numeric_limits<int>::max()))) {
+    return Bad(field, "an integer from 0 to 2147483647");
+  }
+  out = static_cast<int>(v);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<HostSummary> SummaryFromJson(const nlohmann::json& j) {
@@ -266,9 +288,15 @@ Result<HostSummary> SummaryFromJson(const nlohmann::json& j) {
     if (v.contains("numa_node") && v["numa_node"].is_number_integer()) {
       pf.numa_node = v["numa_node"].get<int>();
     }
-    pf.vfs_total = v.value("vfs_total", 0);
-    pf.vfs_free = v.value("vfs_free", 0);
-    pf.wholly_free = v.value("wholly_free", false);
+    PCIPASS_RETURN_IF_ERROR(
+        ReadOptionalInt(v, "pfs", "vfs_total", pf.vfs_total));
+    PCIPASS_RETURN_IF_ERROR(ReadOptionalInt(v, "pfs", "vfs_free", pf.vfs_free));
+    if (v.contains("wholly_free")) {
+      if (!v["wholly_free"].is_boolean()) {
+        return Bad("pfs.wholly_free", "true or false");
+      }
+      pf.wholly_free = v["wholly_free"].get<bool>();
+    }
     s.pfs.push_back(pf);
   }
   PCIPASS_RETURN_IF_ERROR(need("groups", is_arr, "an array"));
@@ -279,13 +307,21 @@ Result<HostSummary> SummaryFromJson(const nlohmann::json& j) {
     }
     GroupSummary g;
     g.group = v["group"].get<int>();
-    g.members = v.value("members", 0);
-    g.free_members = v.value("free_members", 0);
-    g.blocked_by = v.value("blocked_by", std::string());
+    PCIPASS_RETURN_IF_ERROR(ReadOptionalInt(v, "groups", "members", g.members));
+    PCIPASS_RETURN_IF_ERROR(
+        ReadOptionalInt(v, "groups", "free_members", g.free_members));
+    if (v.contains("blocked_by")) {
+      if (!v["blocked_by"].is_string()) {
+        return Bad("groups.blocked_by", "a string");
+      }
+      g.blocked_by = v["blocked_by"].get<std::string>();
+    }
     s.groups.push_back(g);
   }
-  s.devices_total = j.value("devices_total", 0);
-  s.devices_free = j.value("devices_free", 0);
+  PCIPASS_RETURN_IF_ERROR(
+      ReadOptionalInt(j, "", "devices_total", s.devices_total));
+  PCIPASS_RETURN_IF_ERROR(
+      ReadOptionalInt(j, "", "devices_free", s.devices_free));
   return s;
 }
 

@@ -169,6 +169,29 @@ TEST(SummaryJson, RejectsWhatToJsonWouldNotWrite) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("pfs.pf"), std::string::npos);
 
+  // Wrong types in optional fields are errors naming the field, not a
+  // type_error exception out of json::value().
+  j = good;
+  j["pfs"] = {{{"pf", "0000:01:00.0"}, {"vfs_total", "8"}}};
+  r = SummaryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("pfs.vfs_total"), std::string::npos);
+  j["pfs"] = {{{"pf", "0000:01:00.0"}, {"wholly_free", 1}}};
+  r = SummaryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("pfs.wholly_free"), std::string::npos);
+  j = good;
+  j["groups"] = {{{"group", 3}, {"free_members", -1}}};
+  r = SummaryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("groups.free_members"),
+            std::string::npos);
+  j = good;
+  j["devices_total"] = 99999999999;
+  r = SummaryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("devices_total"), std::string::npos);
+
   EXPECT_FALSE(SummaryFromJson(nlohmann::json::array()).ok());
 }
 

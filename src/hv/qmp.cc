@@ -64,6 +64,13 @@ Result<Message> Decode(std::string_view line) {
   } else if (j.contains("error")) {
     const nlohmann::json& e = j["error"];
     if (!e.is_object()) return bad("error reply without an object");
+    // json::value() throws on a type mismatch; QEMU's schema says both
+    // are strings, so anything else is a malformed reply, not a crash.
+    for (const char* key : {"class", "desc"}) {
+      if (e.contains(key) && !e[key].is_string()) {
+        return bad(std::string("error ") + key + " is not a string");
+      }
+    }
     m.kind = Message::Kind::kError;
     m.error_class = e.value("class", "");
     m.error_desc = e.value("desc", "");

@@ -75,13 +75,13 @@ TEST(QmpDecodeTest, Shapes) {
 }
 
 TEST(QmpDecodeTest, Rejects) {
-  const char* cases[] = {"",
-                         "not json",
-                         "[1,2]",
-                         "{\"foo\": 1}",
-                         "{\"error\": \"x\"}",
-                         "{\"event\": 5}",
-                         "{\"return\": {}"};
+  const char* cases[] = {"", "not json", "[1,2]", "{\"foo\": 1}",
+                         "{\"error\": \"x\"}", "{\"event\": 5}",
+                         "{\"return\": {}",
+                         // Found by the qmp_reply fuzzer: json::value()
+                         // threw type_error on a non-string class/desc.
+                         "{\"error\": {\"class\": 1}}",
+                         "{\"error\": {\"class\": \"E\", \"desc\": []}}"};
   for (const char* c : cases) {
     Result<Message> m = Decode(c);
     ASSERT_FALSE(m.ok()) << c;
