@@ -120,7 +120,17 @@ std::string_view JournalStepName(JournalStep step) {
 Result<StateLock> StateLock::Acquire(const std::string& state_dir) {
   PCIPASS_RETURN_IF_ERROR(MakeDirs(state_dir));
   const std::string path = (fs::path(state_dir) / "lock").string();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a lock file replaced by a symlink would make root create
+  // or lock a file elsewhere.
+  int fd =
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ELOOP) {
+    return Status::FailedPrecondition(
+        "the state lock " + path +
+        " is a symbolic link; pcipass does not follow links in its state "
+        "directory. Remove it (rm " +
+        path + ") and run the command again");
+  }
   if (fd < 0) return Status::FromErrno(errno, "open lock " + path);
   // Bounded: poll with LOCK_NB, say after a second who holds it, give up
   // after the policy's timeout naming the file and the holder.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -197,6 +198,21 @@ TEST(StateTest, LockOnUnwritableDirFails) {
   ASSERT_FALSE(lock.ok());
   EXPECT_NE(lock.status().message().find("file/state"), std::string::npos)
       << lock.status().message();
+}
+
+// A lock file swapped for a link would make root create or lock a file
+// elsewhere: refused, naming the link and the fix, and the target is not
+// created.
+TEST(StateTest, LockRefusesASymlink) {
+  testing::FixtureTree tree;
+  tree.WriteFile("state/keep", "");
+  tree.Symlink("state/lock", tree.Abs("elsewhere").string());
+  auto lock = StateLock::Acquire(tree.Abs("state").string());
+  ASSERT_FALSE(lock.ok());
+  EXPECT_NE(lock.status().message().find("symbolic link"), std::string::npos)
+      << lock.status().message();
+  EXPECT_NE(lock.status().message().find("state/lock"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(tree.Abs("elsewhere")));
 }
 
 }  // namespace

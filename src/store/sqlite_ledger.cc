@@ -737,10 +737,18 @@ Result<std::unique_ptr<Ledger>> Ledger::OpenSqlite(
     }
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      p.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-      nullptr);
+  int rc = sqlite3_open_v2(p.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                               SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
+  if (rc == SQLITE_CANTOPEN && p != ":memory:" &&
+      std::filesystem::is_symlink(path)) {
+    sqlite3_close_v2(db);
+    return Status::FailedPrecondition(
+        "the ledger " + p +
+        " is a symbolic link; pcipass does not follow links to its ledger. "
+        "Point [claims] ledger (or --state) at the real file instead");
+  }
   if (rc != SQLITE_OK) {
     Status s = SqlError(db, rc, "open ledger " + p);
     sqlite3_close_v2(db);

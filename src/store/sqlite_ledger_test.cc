@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -304,6 +305,23 @@ TEST(LedgerOpenTest, RejectsForeignAndNewerDatabases) {
   tree.WriteFile("file-not-dir", "x");
   auto bad_dir = Ledger::OpenSqlite(tree.Abs("file-not-dir/ledger.sqlite"));
   EXPECT_FALSE(bad_dir.ok());
+}
+
+// The ledger path being a link (to a file or to nothing) is refused, and
+// the link's target is neither created nor written.
+TEST(LedgerOpenTest, RefusesASymlinkedLedger) {
+  testing::FixtureTree tree;
+  tree.WriteFile("real.sqlite", "");
+  tree.Symlink("state/ledger.sqlite", tree.Abs("real.sqlite").string());
+  tree.Symlink("state/dangling.sqlite", tree.Abs("nowhere.sqlite").string());
+  for (const char* name : {"ledger.sqlite", "dangling.sqlite"}) {
+    auto l = Ledger::OpenSqlite(tree.Abs(std::string("state/") + name));
+    ASSERT_FALSE(l.ok()) << name;
+    EXPECT_NE(l.status().message().find("symbolic link"), std::string::npos)
+        << l.status().ToString();
+  }
+  EXPECT_EQ(std::filesystem::file_size(tree.Abs("real.sqlite")), 0u);
+  EXPECT_FALSE(std::filesystem::exists(tree.Abs("nowhere.sqlite")));
 }
 
 TEST(DeviceStateTest, NamesRoundTrip) {
