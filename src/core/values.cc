@@ -18,7 +18,11 @@ bool IsAlnum(char c) {
 
 }  // namespace
 
-std::string ShowValue(std::string_view text, size_t max_chars) {
+namespace {
+
+// ShowValue and ShowText: |escape_all| also escapes backslashes and bytes
+// from 0x80 (ShowValue), otherwise only control bytes (ShowText).
+std::string Show(std::string_view text, size_t max_chars, bool escape_all) {
   std::string out;
   const size_t shown = text.size() > max_chars ? max_chars : text.size();
   for (size_t i = 0; i < shown; ++i) {
@@ -27,9 +31,9 @@ std::string ShowValue(std::string_view text, size_t max_chars) {
       out += "\\n";
     } else if (c == '\t') {
       out += "\\t";
-    } else if (c == '\\') {
+    } else if (c == '\\' && escape_all) {
       out += "\\\\";
-    } else if (c < 0x20 || c >= 0x7f) {
+    } else if (c < 0x20 || c == 0x7f || (c > 0x7f && escape_all)) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
@@ -41,6 +45,16 @@ std::string ShowValue(std::string_view text, size_t max_chars) {
     out += "...(" + std::to_string(text.size()) + " characters)";
   }
   return out;
+}
+
+}  // namespace
+
+std::string ShowValue(std::string_view text, size_t max_chars) {
+  return Show(text, max_chars, /*escape_all=*/true);
+}
+
+std::string ShowText(std::string_view text, size_t max_chars) {
+  return Show(text, max_chars, /*escape_all=*/false);
 }
 
 std::string ClipLongNumbers(std::string_view text, size_t max_digits) {

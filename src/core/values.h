@@ -34,6 +34,12 @@ Status CheckInstanceId(std::string_view id);
 // full length ("1234567890123456789...(300 characters)").
 std::string ShowValue(std::string_view text, size_t max_chars = 20);
 
+// |text| as the user wrote it (backslashes and UTF-8 kept) except that
+// control bytes (below 0x20, 0x7f) become \n, \t, \xNN, so echoing a
+// config line or an entry cannot move the cursor or recolour a terminal;
+// cut like ShowValue after |max_chars| bytes.
+std::string ShowText(std::string_view text, size_t max_chars = 200);
+
 // |text| with every run of more than |max_digits| digits cut to its first
 // |max_digits| digits and "...": a range error never prints a number
 // hundreds of digits long.

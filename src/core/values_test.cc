@@ -51,6 +51,17 @@ TEST(ShowValueTest, EscapesAndCuts) {
   EXPECT_EQ(ShowValue("12345", 3), "123...(5 characters)");
 }
 
+// ShowText keeps what a config author typed (backslashes, UTF-8) and
+// escapes only bytes a terminal would act on.
+TEST(ShowTextTest, EscapesOnlyControlBytes) {
+  EXPECT_EQ(ShowText(R"({"address": "0000:0[0-9]:\\d"})"),
+            R"({"address": "0000:0[0-9]:\\d"})");
+  EXPECT_EQ(ShowText("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(ShowText("\x1b[31mred\x07\x7f\t"), "\\x1b[31mred\\x07\\x7f\\t");
+  EXPECT_EQ(ShowText(std::string(250, 'x'), 200),
+            std::string(200, 'x') + "...(250 characters)");
+}
+
 TEST(ClipLongNumbersTest, CutsOnlyLongDigitRuns) {
   EXPECT_EQ(ClipLongNumbers("value 42 in 0..65535"), "value 42 in 0..65535");
   EXPECT_EQ(ClipLongNumbers("got " + std::string(300, '7') + " here"),

@@ -3,6 +3,8 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "core/values.h"
+
 namespace pcipass::hv {
 
 namespace {
@@ -78,13 +80,13 @@ Result<std::string> LibvirtDomainXml(
     const DomainOptions& options, std::span<const HostdevAssignment> devices) {
   if (options.name.empty() || options.name.find('/') != std::string::npos) {
     return Status::InvalidArgument(
-        "domain name '" + options.name +
+        "domain name '" + ShowText(options.name) +
         "' is not accepted; libvirt needs a non-empty name without '/'");
   }
   for (unsigned char c : options.name) {
     if (c < 0x20 || c == 0x7f) {
       return Status::InvalidArgument(
-          "domain name '" + options.name +
+          "domain name '" + ShowText(options.name) +
           "' contains a control character; use printable characters");
     }
   }

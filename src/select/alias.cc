@@ -90,11 +90,26 @@ Result<ParsedEntry> ParseEntry(const AliasEntry& entry) {
         return AliasError(where,
                           "key 'name' must be 1 to 256 characters, "
                           "got '" +
-                              name + "'");
+                              ShowValue(name, 40) + "'");
       }
       out.name = Strip(name);
       if (out.name.empty()) {
-        return AliasError(where, "key 'name' is blank: '" + name + "'");
+        return AliasError(where,
+                          "key 'name' is blank: '" + ShowValue(name) + "'");
+      }
+      // A request is "name:count,name:count" (Nova's flavor syntax): a
+      // name with ',' or ':' could never be asked for, and control bytes
+      // would be echoed into every message that names the alias.
+      for (unsigned char c : out.name) {
+        if (c == ',' || c == ':' || c < 0x20 || c == 0x7f) {
+          return AliasError(
+              where, "key 'name' '" + ShowValue(out.name, 40) +
+                         "' has the character '" +
+                         ShowValue(std::string(1, static_cast<char>(c))) +
+                         "', which a request (\"name:count,name:count\") "
+                         "cannot carry; rename the alias without ',', ':' "
+                         "or control characters");
+        }
       }
       have_name = true;
     } else if (key == "vendor_id" || key == "product_id") {

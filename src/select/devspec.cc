@@ -271,14 +271,14 @@ Result<DeviceSpec> DeviceSpec::FromJson(const std::string& json_object_text,
   try {
     obj = json::parse(json_object_text);
   } catch (const json::exception&) {
-    return Status::InvalidArgument(where + ": " +
-                                   std::string(kDeviceSpecErrorPrefix) +
-                                   "Invalid entry: '" + json_object_text + "'");
+    return Status::InvalidArgument(
+        where + ": " + std::string(kDeviceSpecErrorPrefix) +
+        "Invalid entry: '" + ShowText(json_object_text) + "'");
   }
   if (!obj.is_object()) {
     return Status::InvalidArgument(
         where + ": " + std::string(kDeviceSpecErrorPrefix) +
-        "Invalid entry: '" + json_object_text + "'; Expecting dict");
+        "Invalid entry: '" + ShowText(json_object_text) + "'; Expecting dict");
   }
   return SpecFromObject(obj, json_object_text, where, host, options);
 }
@@ -588,7 +588,8 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
   try {
     doc = json::parse(value);
   } catch (const json::exception&) {
-    errors->push_back(SpecError(where, "Invalid entry: '" + value + "'"));
+    errors->push_back(
+        SpecError(where, "Invalid entry: '" + ShowText(value) + "'"));
     return specs;
   }
   if (auto dup = FindDuplicateJsonKey(value)) {
@@ -609,8 +610,8 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
     return specs;
   }
   if (!doc.is_array()) {
-    errors->push_back(SpecError(
-        where, "Invalid entry: '" + value + "'; Expecting list or dict"));
+    errors->push_back(SpecError(where, "Invalid entry: '" + ShowText(value) +
+                                           "'; Expecting list or dict"));
     return specs;
   }
   int n = 0;
@@ -620,8 +621,9 @@ std::vector<DeviceSpec> ParseDeviceSpecValue(const std::string& value,
     if (!element.is_object()) {
       std::string repr =
           element.is_string() ? element.get<std::string>() : element.dump();
-      errors->push_back(SpecError(
-          entry_where, "Invalid entry: '" + repr + "'; Expecting dict"));
+      errors->push_back(
+          SpecError(entry_where,
+                    "Invalid entry: '" + ShowText(repr) + "'; Expecting dict"));
       continue;
     }
     auto spec = DeviceSpecBuilder::Build(element, element.dump(), entry_where,

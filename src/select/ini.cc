@@ -5,6 +5,7 @@
 
 #include "core/bounded_input.h"
 #include "core/sysfs.h"
+#include "core/values.h"
 
 namespace pcipass {
 
@@ -98,7 +99,7 @@ Result<IniFile> IniFile::Parse(std::string_view text, std::string source_name) {
           where() +
           ": expected 'key = value', a '[section]' header or a "
           "comment, got '" +
-          std::string(line) + "'");
+          ShowText(line) + "'");
     }
     std::string key(Strip(line.substr(0, sep)));
     if (key.empty()) {

@@ -64,6 +64,9 @@ Result<std::vector<hv::ClaimedDevice>> LoadClaimed(
   return out;
 }
 
+constexpr int kMaxGuestMemoryMib = 1 << 30;
+constexpr int kMaxGuestVcpus = 4096;
+
 Status ValidateVmConfig(const VmConfigParams& p) {
   if (p.instance.empty()) {
     return Status::InvalidArgument(
@@ -78,15 +81,18 @@ Status ValidateVmConfig(const VmConfigParams& p) {
       OneOf("machine (--machine)", p.machine, {"q35", "pc"}));
   PCIPASS_RETURN_IF_ERROR(
       OneOf("managed (--managed)", p.managed, {"spec", "yes", "no"}));
-  if (p.memory_mib <= 0) {
+  // The same ranges as the API fields (FromJson below): 1 MiB to 1 PiB,
+  // 1 to 4096 vCPUs (KVM's KVM_MAX_VCPUS on x86 is at most 4096).
+  if (p.memory_mib <= 0 || p.memory_mib > kMaxGuestMemoryMib) {
     return Status::InvalidArgument(
         "memory_mib (--memory) " + std::to_string(p.memory_mib) +
-        " is not accepted; give the guest memory in MiB, more than 0");
+        " is not accepted; give the guest memory in MiB, 1 to " +
+        std::to_string(kMaxGuestMemoryMib));
   }
-  if (p.vcpus <= 0) {
-    return Status::InvalidArgument("vcpus (--vcpus) " +
-                                   std::to_string(p.vcpus) +
-                                   " is not accepted; give 1 or more");
+  if (p.vcpus <= 0 || p.vcpus > kMaxGuestVcpus) {
+    return Status::InvalidArgument(
+        "vcpus (--vcpus) " + std::to_string(p.vcpus) +
+        " is not accepted; give 1 to " + std::to_string(kMaxGuestVcpus));
   }
   if (p.domain_xml && p.format != "libvirt") {
     return Status::InvalidArgument(
@@ -106,8 +112,8 @@ Result<VmConfigParams> VmConfigParams::FromJson(const nlohmann::json& body) {
   f.Bool("domain_xml", &p.domain_xml);
   f.String("name", &p.domain_name);
   f.String("virt_type", &p.virt_type);
-  f.Int("memory_mib", &p.memory_mib, 1, 1 << 30);
-  f.Int("vcpus", &p.vcpus, 1, 4096);
+  f.Int("memory_mib", &p.memory_mib, 1, kMaxGuestMemoryMib);
+  f.Int("vcpus", &p.vcpus, 1, kMaxGuestVcpus);
   f.String("machine", &p.machine);
   f.String("managed", &p.managed);
   f.StringList("pins", &p.flags.pins);
