@@ -225,6 +225,79 @@ done
 sriov_reset 0 1
 
 # ======================================================================
+# reattach --group from a detached bridge group. Recovery of a reattach
+# journal completes it (every member back on its boot driver).
+phase "reattach --group of the bridge group: count the writes"
+expect_rc 0 "detach --group" pcipass $S detach "$B1" --group
+N_REATTACH=$(count_writes /tmp/reattach.wlog pcipass $S reattach "$B1" --group)
+note "reattach --group has $N_REATTACH sysfs writes"
+check "reattach has writes to crash between" test "$N_REATTACH" -ge 2
+check_eq "counting run: group back on the host" host "$(group_state $GB)"
+
+N=1
+while [ $N -le "$N_REATTACH" ]; do
+  phase "reattach: killed after write $N of $N_REATTACH, then the same reattach"
+  expect_rc 0 "step $N: detach --group" pcipass $S detach "$B1" --group
+  crash_at $N pcipass $S reattach "$B1" --group
+  check "step $N: journal left by the crash" test -e /tmp/state/journal.json
+  expect_rc 0 "step $N: reattach --group again" pcipass $S reattach "$B1" --group
+  check_contains "step $N: recovered first" "recovered an unfinished reattach" "$(cat $OUT_FILE $ERR_FILE)"
+  check_eq "step $N: bridge group as at boot" host "$(group_state $GB)"
+  check_whole "step $N after reattach"
+  journal_gone "step $N after reattach"
+
+  phase "reattach: killed after write $N of $N_REATTACH, then an unrelated command"
+  expect_rc 0 "step $N: detach --group" pcipass $S detach "$B1" --group
+  crash_at $N pcipass $S reattach "$B1" --group
+  expect_rc 0 "step $N: reattach $E1 (a no-op)" pcipass $S reattach "$E1"
+  check_contains "step $N: recovery completed the reattach" "recovered an unfinished reattach" "$(cat $OUT_FILE $ERR_FILE)"
+  check_eq "step $N: bridge group as at boot" host "$(group_state $GB)"
+  check_whole "step $N after the unrelated command"
+  journal_gone "step $N after the unrelated command"
+  N=$((N + 1))
+done
+
+# ======================================================================
+# apply: the [host] desired state (VFs on the NVMe PF, E1 on vfio-pci) is
+# several journaled steps; killed after any write, apply again converges.
+cat >/tmp/apply.conf <<CONF
+[host]
+vfio = $E1
+sriov_numvfs = $PF=2
+sriov_autoprobe = $PF=off
+CONF
+apply_reset() {
+  pcipass $S reattach "$E1" >/dev/null 2>&1
+  sriov_reset 0 1
+}
+applied() {  # the desired state, from the kernel
+  echo "$(numvfs) $(autoprobe) $(drv $E1) $(cat $P/devices/$E1/driver_override)"
+}
+phase "apply: count the writes"
+apply_reset
+E1_BOOT=$(drv $E1)
+N_APPLY=$(count_writes /tmp/apply.wlog pcipass $S --config /tmp/apply.conf apply)
+note "apply has $N_APPLY sysfs writes"
+check_eq "counting run: desired state" "2 0 vfio-pci vfio-pci" "$(applied)"
+check "apply has writes to crash between" test "$N_APPLY" -ge 2
+
+N=1
+while [ $N -le "$N_APPLY" ]; do
+  phase "apply: killed after write $N of $N_APPLY, then apply again"
+  apply_reset
+  crash_at $N pcipass $S --config /tmp/apply.conf apply
+  expect_rc 0 "step $N: apply again" pcipass $S --config /tmp/apply.conf apply
+  check_eq "step $N: desired state" "2 0 vfio-pci vfio-pci" "$(applied)"
+  check "step $N: VFs unbound" vfs_unbound
+  check_whole "step $N after apply"
+  journal_gone "step $N after apply"
+  N=$((N + 1))
+done
+apply_reset
+check_eq "apply reset: E1 on its boot driver" "$E1_BOOT" "$(drv $E1)"
+check_whole "after the apply phases"
+
+# ======================================================================
 export PCIPASS_CONFIG=/tmp/pcipass.conf
 # write_config true|false: the rules (both bridge-group endpoints allowed,
 # alias nic = the e1000) and [claims] reattach_on_release.
@@ -342,6 +415,6 @@ check_eq "back on the host" host "$(group_state $GB)"
 check_whole "after the release"
 check_ledger "after the release"
 
-echo "WRITES detach=$N_DETACH sriov_0to2=$N_S1 sriov_2to3=$N_S2 sriov_3to0=$N_S3 claim=$N_CLAIM"
+echo "WRITES detach=$N_DETACH reattach=$N_REATTACH apply=$N_APPLY sriov_0to2=$N_S1 sriov_2to3=$N_S2 sriov_3to0=$N_S3 claim=$N_CLAIM"
 echo "---- /tmp/state/log"; cat /tmp/state/log
 finish
