@@ -194,11 +194,9 @@ Status ReadOptionalInt(const nlohmann::json& object, const std::string& parent,
   auto it = object.find(key);
   if (it == object.end()) return Status::Ok();
   if (!it->is_number_integer()) return Bad(field, "an integer");
+  // An unsigned value above INT64_MAX reads as negative here: refused too.
   const int64_t v = it->get<int64_t>();
-  if (v < 0 || v > std::numeric_limits<int>::max() ||
-      (it->is_number_unsigned() &&
-       it->get<uint64_t>() >
-           static_cast<uint64_t>(std::numeric_limits<int>::max()))) {
+  if (v < 0 || v > std::numeric_limits<int>::max()) {
     return Bad(field, "an integer from 0 to 2147483647");
   }
   out = static_cast<int>(v);

@@ -187,6 +187,10 @@ TEST(SummaryJson, RejectsWhatToJsonWouldNotWrite) {
   EXPECT_NE(r.status().message().find("groups.free_members"),
             std::string::npos);
   j = good;
+  j["devices_total"] = 18446744073709551615u;  // reads as -1 in int64
+  r = SummaryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("devices_total"), std::string::npos);
   j["devices_total"] = 99999999999;
   r = SummaryFromJson(j);
   ASSERT_FALSE(r.ok());
