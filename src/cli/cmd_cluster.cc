@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "binding/handoff.h"
+#include "claims/numa.h"
 #include "claims/session.h"
 #include "cli/cmd_claims_common.h"
 #include "cli/commands.h"
@@ -263,18 +264,14 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       };
       auto s = Settings(ctx, *o);
       if (!s.ok()) return fail(s.status());
-      auto list = [](const std::string& text, bool ints) {
+      auto list = [](const std::string& text) {
         json a = json::array();
         std::string item;
         for (char c : text + ",") {
           if (c != ',') {
             item += c;
           } else if (!item.empty()) {
-            if (ints) {
-              a.push_back(std::atoi(item.c_str()));
-            } else {
-              a.push_back(item);
-            }
+            a.push_back(item);
             item.clear();
           }
         }
@@ -283,11 +280,19 @@ RunFn SetupClusterCommand(CLI::App& sub) {
       json body = {{"request", po->request}, {"instance", po->instance}};
       if (!po->id.empty()) body["id"] = po->id;
       if (!po->numa_policy.empty()) body["numa_policy"] = po->numa_policy;
-      if (!po->numa_cells.empty())
-        body["numa_cells"] = list(po->numa_cells, true);
+      if (!po->numa_cells.empty()) {
+        // The same rule as fit --numa-cells (atoi made "x" cell 0).
+        auto cells = claims::ParseNumaCells(po->numa_cells);
+        if (!cells.ok()) {
+          ctx.err() << "pcipass cluster place: " << cells.status().message()
+                    << "\n";
+          return kExitUsage;
+        }
+        body["numa_cells"] = *cells;
+      }
       if (!po->aggregate.empty()) body["aggregate"] = po->aggregate;
-      if (!po->traits.empty()) body["traits"] = list(po->traits, false);
-      if (!po->anti.empty()) body["anti_affinity"] = list(po->anti, false);
+      if (!po->traits.empty()) body["traits"] = list(po->traits);
+      if (!po->anti.empty()) body["anti_affinity"] = list(po->anti);
       if (!po->placement.empty()) body["placement"] = po->placement;
       if (po->ttl > 0) body["ttl_s"] = po->ttl;
       auto r = Call(SchedulerUrl(*s, *o), "POST", "/v1/placements", body);
