@@ -175,7 +175,8 @@ double ThreadCpuUs() {
 
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
+  const size_t i = std::min(
+      v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
   return v[i];
 }
 

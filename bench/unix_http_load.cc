@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> failed{false};
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(conns));
   for (int c = 0; c < conns; ++c) {
     threads.emplace_back([&, c] {
       int fd = -1;

@@ -268,6 +268,7 @@ TEST(DeviceTableTest, LocalRederivationMatchesAFullOneAfterEveryOperation) {
     std::string a = "0000:1" + std::to_string(i) + ":00.0";
     recs.push_back(Rec(a.c_str(), DeviceType::kPci, {}, i < 2 ? 200 : 300 + i));
   }
+  all.reserve(recs.size());
   for (const LedgerDevice& d : recs) all.push_back(d.address);
   DeviceTable t(recs);
   const std::vector<std::string> vms = {"vm-a", "vm-b", "vm-c"};
@@ -316,7 +317,7 @@ TEST(DeviceTableTest, LocalRederivationMatchesAFullOneAfterEveryOperation) {
         if (next(2)) {
           seen.iommu_group = 100 + static_cast<int>(next(3)) * 100;
         } else if (seen.parent_addr) {
-          seen.parent_addr = all[next(3) * 6];
+          seen.parent_addr = all[static_cast<size_t>(next(3)) * 6];
         }
         s = t.UpdateIdentity(seen);
         break;

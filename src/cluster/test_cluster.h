@@ -96,8 +96,9 @@ inline void Add(ClusterIndex& index, const HostIdentity& id,
   if (!r.ok()) throw std::runtime_error(r.status().ToString());
 }
 
-inline PlacementRequest Request(std::vector<std::pair<std::string, int>> items,
-                                NumaPolicy policy = NumaPolicy::kLegacy) {
+inline PlacementRequest Request(
+    const std::vector<std::pair<std::string, int>>& items,
+    NumaPolicy policy = NumaPolicy::kLegacy) {
   PlacementRequest r;
   const AliasTable aliases = synthetic::Aliases();
   for (const auto& [name, count] : items) {

@@ -18,15 +18,15 @@
 namespace pcipass {
 
 // INI config files (--config): real ones are a few KiB.
-inline constexpr size_t kMaxConfigBytes = 1024 * 1024;
+inline constexpr size_t kMaxConfigBytes = size_t{1024} * 1024;
 // pcipass's own state files (journal, hand-off records).
-inline constexpr size_t kMaxStateFileBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaxStateFileBytes = size_t{16} * 1024 * 1024;
 // JSON nesting of a device_spec / alias value (real ones: 1-2 levels).
 inline constexpr int kMaxSpecJsonDepth = 32;
 // JSON nesting of a QMP message (QEMU's replies to the commands pcipass
 // sends nest a few levels) and the longest QMP line accepted.
 inline constexpr int kMaxQmpJsonDepth = 64;
-inline constexpr size_t kMaxQmpLineBytes = 1024 * 1024;
+inline constexpr size_t kMaxQmpLineBytes = size_t{1024} * 1024;
 // JSON nesting of a row pcipass stored itself (ledger, journal).
 inline constexpr int kMaxStoredJsonDepth = 64;
 

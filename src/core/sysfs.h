@@ -32,8 +32,8 @@ namespace pcipass::sysfs {
 // like `config` up to 4 KiB too); 64 KiB leaves room and still stops a
 // fixture's /dev/zero look-alike. Host tables (procfs mountinfo,
 // interrupts on a many-CPU host, lib/modules/*/modules.dep) get 16 MiB.
-inline constexpr size_t kMaxAttributeBytes = 64 * 1024;
-inline constexpr size_t kMaxHostTableBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaxAttributeBytes = size_t{64} * 1024;
+inline constexpr size_t kMaxHostTableBytes = size_t{16} * 1024 * 1024;
 
 // Whole file without one trailing "\n". NotFound if absent;
 // FailedPrecondition for a non-regular file; IOError when it holds more
