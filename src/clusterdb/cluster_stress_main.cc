@@ -88,8 +88,10 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
       dup2(fd, 2);
     }
     std::vector<char*> args;
-    for (const std::string& a : argv)
+    args.reserve(argv.size() + 1);
+    for (const std::string& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
+    }
     args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
@@ -377,6 +379,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < capacity; ++i) quota[i % o.gpu_clients] += 1;
 
   std::vector<std::thread> clients;
+  clients.reserve(static_cast<size_t>(o.clients));
   for (int ci = 0; ci < o.clients; ++ci) {
     clients.emplace_back([&, ci] {
       std::mt19937 rng(static_cast<unsigned>(ci * 7919 + 17));
@@ -475,8 +478,10 @@ int main(int argc, char** argv) {
         auto [it, fresh] = owner.emplace(h.host + "/" + a, id);
         if (!fresh) {
           ++doubled;
-          stats.Problem("device " + h.host + "/" + a + " held by " +
-                        it->second + " and " + id);
+          std::string problem = "device " + h.host;
+          problem += "/" + a + " held by " + it->second;
+          problem += " and " + id;
+          stats.Problem(problem);
         }
       }
     }

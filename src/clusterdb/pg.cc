@@ -202,9 +202,10 @@ Result<std::vector<PgNotice>> PgConnection::WaitNotices(int timeout_ms) {
   PCIPASS_RETURN_IF_ERROR(drain());
   if (!out.empty()) return out;
   pollfd pfd{PQsocket(conn_), POLLIN, 0};
-  if (pfd.fd < 0)
+  if (pfd.fd < 0) {
     return Status::Unavailable(
         "LISTEN connection: no socket [connection lost]");
+  }
   int rc = poll(&pfd, 1, timeout_ms);
   if (rc < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
   if (rc > 0) PCIPASS_RETURN_IF_ERROR(drain());

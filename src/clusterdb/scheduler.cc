@@ -85,8 +85,9 @@ Result<ParsedPlace> ParsePlaceBody(const json& body,
         list += list.empty() ? "" : ", ";
         list += a;
       }
-      return Status::InvalidArgument("unknown field '" + k +
-                                     "'; accepted: " + list);
+      std::string message = "unknown field '" + k;
+      message += "'; accepted: " + list;
+      return Status::InvalidArgument(message);
     }
   }
   ParsedPlace p;
@@ -751,10 +752,11 @@ ApiReply Scheduler::Place(const json& body) {
 ApiReply Scheduler::GetPlacement(const std::string& id) {
   return impl_->WithStore([&](ClusterStore& store) -> Result<ApiReply> {
     Result<PlacementRecord> p = store.GetPlacement(id);
-    if (!p.ok())
+    if (!p.ok()) {
       return p.status().code() == StatusCode::kUnavailable
                  ? Result<ApiReply>(p.status())
                  : Result<ApiReply>(ErrorReply(p.status()));
+    }
     return ApiReply{200, PlacementJson(*p)};
   });
 }
@@ -773,10 +775,11 @@ ApiReply Scheduler::ListPlacements(const std::string& host) {
 ApiReply Scheduler::Confirm(const std::string& id) {
   return impl_->WithStore([&](ClusterStore& store) -> Result<ApiReply> {
     Result<PlacementRecord> p = store.Confirm(id);
-    if (!p.ok())
+    if (!p.ok()) {
       return p.status().code() == StatusCode::kUnavailable
                  ? Result<ApiReply>(p.status())
                  : Result<ApiReply>(ErrorReply(p.status()));
+    }
     return ApiReply{200, PlacementJson(*p)};
   });
 }

@@ -114,6 +114,7 @@ TEST(SchemaTest, ConcurrentMigratorsApplyEachVersionOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> applied_total{0};
   std::atomic<int> failures{0};
+  threads.reserve(4);
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
       auto c = PgConnection::Open(db.conninfo());

@@ -504,7 +504,8 @@ Result<PlaceOnHostOutcome> ClusterStore::PlaceOnHost(const std::string& host,
       if (std::find(st->traits.begin(), st->traits.end(), t) ==
           st->traits.end()) {
         out.refused_by = "traits";
-        out.message = "host " + host + " lacks trait " + t;
+        out.message = "host " + host;
+        out.message += " lacks trait " + t;
         return Status::Ok();
       }
     }
@@ -607,6 +608,7 @@ Result<std::vector<std::string>> ClusterStore::HostsOfInstances(
       {JsonArray(instances)});
   if (!r.ok()) return r.status();
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(r->Text(i, 0));
   return out;
 }

@@ -240,6 +240,7 @@ TEST_F(StoreTest, ConcurrentPlacersNeverShareADevice) {
   Register("h1", claims::testhosts::BigHost());  // 32 VFs on 4 PFs
   std::atomic<int> placed{0}, refused{0}, errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       auto s = ClusterStore::Open(db_.conninfo());

@@ -45,28 +45,30 @@ int HttpStatusForName(const std::string& code_name) {
 }
 
 std::string DefaultFixFor(const std::string& code_name) {
-  if (code_name == "invalid_argument")
-    return "correct the named field (see docs/api/openapi.yaml)";
-  if (code_name == "not_found")
-    return "list what exists first (GET /v1/devices, GET /v1/claims)";
-  if (code_name == "already_exists" || code_name == "conflict")
-    return "release what is held first, or use another id";
-  if (code_name == "failed_precondition")
-    return "see the message: the host or config is not ready for this";
-  if (code_name == "permission_denied")
-    return "run pcipassd as root (it writes sysfs)";
-  if (code_name == "unavailable") return "retry: the host or ledger is busy";
-  if (code_name == "unauthenticated")
-    return "send 'Authorization: Bearer <token>' with the token from "
-           "pcipassd's --token-file";
-  if (code_name == "forbidden")
-    return "connect as root or as a member of pcipassd's --socket-group";
-  if (code_name == "payload_too_large")
-    return "send a smaller body (requests are a few hundred bytes)";
-  if (code_name == "unknown_route")
-    return "see docs/api/openapi.yaml for the routes under /v1/";
-  if (code_name == "method_not_allowed")
-    return "use the method docs/api/openapi.yaml lists for this path";
+  static const std::pair<const char*, const char*> kFixes[] = {
+      {"invalid_argument",
+       "correct the named field (see docs/api/openapi.yaml)"},
+      {"not_found", "list what exists first (GET /v1/devices, GET /v1/claims)"},
+      {"already_exists", "release what is held first, or use another id"},
+      {"conflict", "release what is held first, or use another id"},
+      {"failed_precondition",
+       "see the message: the host or config is not ready for this"},
+      {"permission_denied", "run pcipassd as root (it writes sysfs)"},
+      {"unavailable", "retry: the host or ledger is busy"},
+      {"unauthenticated",
+       "send 'Authorization: Bearer <token>' with the token from pcipassd's "
+       "--token-file"},
+      {"forbidden",
+       "connect as root or as a member of pcipassd's --socket-group"},
+      {"payload_too_large",
+       "send a smaller body (requests are a few hundred bytes)"},
+      {"unknown_route", "see docs/api/openapi.yaml for the routes under /v1/"},
+      {"method_not_allowed",
+       "use the method docs/api/openapi.yaml lists for this path"},
+  };
+  for (const auto& [code, fix] : kFixes) {
+    if (code_name == code) return fix;
+  }
   return "see pcipassd's log (journalctl -u pcipassd) and report a bug";
 }
 

@@ -34,7 +34,7 @@ struct DaemonOptions {
   std::string tls_key;
   int reconcile_interval_s = 60;  // 0 = only at start
   int workers = 8;
-  size_t max_body_bytes = 64 * 1024;
+  size_t max_body_bytes = size_t{64} * 1024;
 };
 
 // Parses pcipassd's command line. Returns the exit status to use when the

@@ -26,8 +26,8 @@ struct Decoded {
 
 Decoded Decode(const std::string& method, const std::string& path,
                const std::string& body,
-               std::multimap<std::string, std::string> query = {},
-               std::vector<std::string> path_values = {}) {
+               const std::multimap<std::string, std::string>& query = {},
+               const std::vector<std::string>& path_values = {}) {
   std::optional<std::string> field;
   auto params =
       DecodeRequest(Route(method, path), path_values, query, body, &field);

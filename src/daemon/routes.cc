@@ -353,7 +353,7 @@ std::string RouteLabel(const httplib::Request& req) {
 
 void SendReply(httplib::Response& res, const Reply& reply) {
   res.status = reply.http_status;
-  res.set_content(reply.body, reply.content_type.c_str());
+  res.set_content(reply.body, reply.content_type);
 }
 
 std::string FirstLine(const std::string& s) {
@@ -612,7 +612,7 @@ void InstallApi(httplib::Server& server, ApiContext& api, Transport transport,
       }));
   server.set_exception_handler([&api](const httplib::Request& req,
                                       httplib::Response& res,
-                                      std::exception_ptr ep) {
+                                      const std::exception_ptr& ep) {
     std::string what = "unknown exception";
     try {
       if (ep) std::rethrow_exception(ep);

@@ -96,7 +96,7 @@ TEST(IniTest, LoadRefusesNonRegularAndOversizedFiles) {
   auto zero = IniFile::Load("/dev/zero");
   ASSERT_FALSE(zero.ok());
   EXPECT_THAT(zero.status().message(), HasSubstr("a character device"));
-  tree.WriteFile("big.conf", std::string(2 * 1024 * 1024, '#'));
+  tree.WriteFile("big.conf", std::string(size_t{2} * 1024 * 1024, '#'));
   auto big = IniFile::Load(tree.Abs("big.conf"));
   ASSERT_FALSE(big.ok());
   EXPECT_THAT(big.status().message(), HasSubstr("big.conf"));

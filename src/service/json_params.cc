@@ -114,8 +114,9 @@ Status JsonFields::Finish() {
       accepted += k;
     }
     if (accepted.empty()) accepted = "none";
-    return Status::InvalidArgument(what_ + ": unknown field \"" + key +
-                                   "\"; accepted fields: " + accepted);
+    std::string message = what_ + ": unknown field \"" + key;
+    message += "\"; accepted fields: " + accepted;
+    return Status::InvalidArgument(message);
   }
   return Status::Ok();
 }

@@ -431,6 +431,7 @@ TEST_F(ServiceConcurrencyTest, ConcurrentClaimsNeverDoubleAllocate) {
   std::vector<ClaimReply> replies(kThreads);
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       ClaimParams p;
