@@ -613,6 +613,24 @@ Result<std::vector<std::string>> ClusterStore::HostsOfInstances(
   return out;
 }
 
+namespace {
+
+// The first seven columns both placement queries select: id, host,
+// instance, status, created (epoch), expires (epoch or NULL), request.
+PlacementRecord PlacementFromRow(const PgResult& r, int row) {
+  PlacementRecord p;
+  p.id = r.Text(row, 0);
+  p.host = r.Text(row, 1);
+  p.instance = r.Text(row, 2);
+  p.status = r.Text(row, 3);
+  p.created_unix = r.Int(row, 4);
+  p.expires_unix = r.OptInt(row, 5);
+  p.request = json::parse(r.Text(row, 6), nullptr, false);
+  return p;
+}
+
+}  // namespace
+
 Result<PlacementRecord> ClusterStore::GetPlacement(const std::string& id) {
   Result<PgResult> r = conn_->Exec(
       "get placement " + id,
@@ -622,14 +640,7 @@ Result<PlacementRecord> ClusterStore::GetPlacement(const std::string& id) {
       {id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return Status::NotFound("no placement " + id);
-  PlacementRecord p;
-  p.id = r->Text(0, 0);
-  p.host = r->Text(0, 1);
-  p.instance = r->Text(0, 2);
-  p.status = r->Text(0, 3);
-  p.created_unix = r->Int(0, 4);
-  p.expires_unix = r->OptInt(0, 5);
-  p.request = json::parse(r->Text(0, 6), nullptr, false);
+  PlacementRecord p = PlacementFromRow(*r, 0);
   Result<PgResult> c =
       conn_->Exec("claims of placement " + id,
                   "SELECT address, alias_name, request_index FROM claims WHERE "
@@ -658,15 +669,16 @@ Result<std::vector<PlacementRecord>> ClusterStore::ListPlacements(
   if (!r.ok()) return r.status();
   std::vector<PlacementRecord> out;
   for (int i = 0; i < r->rows(); ++i) {
-    PlacementRecord p;
-    p.id = r->Text(i, 0);
-    p.host = r->Text(i, 1);
-    p.instance = r->Text(i, 2);
-    p.status = r->Text(i, 3);
-    p.created_unix = r->Int(i, 4);
-    p.expires_unix = r->OptInt(i, 5);
-    p.request = json::parse(r->Text(i, 6), nullptr, false);
-    for (const json& c : json::parse(r->Text(i, 7))) {
+    PlacementRecord p = PlacementFromRow(*r, i);
+    // Built by the query's json_agg; still parsed without exceptions and
+    // type-checked, so a surprise in the row cannot throw out of the store.
+    const json devices = json::parse(r->Text(i, 7), nullptr, false);
+    if (!devices.is_array()) continue;
+    for (const json& c : devices) {
+      if (!c.is_array() || c.size() != 3 || !c[0].is_string() ||
+          !c[1].is_string() || !c[2].is_number_integer()) {
+        continue;
+      }
       Result<PciAddress> a = PciAddress::Parse(c[0].get<std::string>());
       if (!a.ok()) continue;
       p.devices.push_back({*a, c[1].get<std::string>(), c[2].get<int>()});
